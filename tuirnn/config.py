@@ -1,0 +1,239 @@
+"""Run configuration: YAML in, a validated nested dataclass out.
+
+Every key has a type and a range; an unknown key gets a "did you mean", a wrong type or an
+out-of-range value gets one line naming the key and what it accepts. `--set a.b=v` overrides
+are parsed as YAML scalars, so they are typed like the file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+
+@dataclass
+class DataConfig:
+    path: str | None = None        # corpus file; relative paths are taken from the working directory
+    url: str | None = None         # downloaded to `path` when it is missing
+    sha256: str | None = None      # checked after download when given
+    val_frac: float = 0.05         # char-rnn's default
+    normalize_newlines: bool = True  # CRLF and lone CR -> LF
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"             # lstm | gru | rnn
+    hidden_size: int = 128
+    num_layers: int = 2
+    dropout: float = 0.0           # between layers, as in char-rnn
+    embed_size: int = 64           # character embedding width (torch-rnn's wordvec_size)
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 50
+    seq_length: int = 50
+    optimizer: str = "adam"        # adam | rmsprop
+    learning_rate: float = 2e-3
+    lr_decay: float = 0.97         # multiply the lr by this every epoch ...
+    lr_decay_after: int = 10       # ... once this many epochs are done
+    grad_clip: float = 5.0         # max global grad norm; 0 turns clipping off
+    max_epochs: float = 50.0
+    max_iters: int | None = None   # stop after this many iterations (whichever limit comes first)
+    eval_every: int = 1000         # iterations between evals (val loss, sample, checkpoint)
+    log_every: int = 10            # iterations between loss reports (the only host syncs)
+    seed: int = 123
+    device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
+    keep_snapshots: int = 20       # newest snapshot files kept; 0 keeps all
+
+
+@dataclass
+class SampleConfig:
+    length: int = 500
+    temperature: float = 0.8
+    top_k: int = 0                 # 0 samples from the whole distribution
+    prime: str = ""                # text fed in before sampling; "" starts after a newline
+
+
+@dataclass
+class RunConfig:
+    name: str | None = None        # defaults to the config file's stem
+    root: str = "runs"             # run folders are made under this
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+
+_SECTION_TYPES = {
+    "data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+    "sample": SampleConfig, "run": RunConfig,
+}
+
+# (key -> check) ranges and choices; a check returns an error text or None.
+_CHOICES = {
+    "model.cell": ("lstm", "gru", "rnn"),
+    "train.optimizer": ("adam", "rmsprop"),
+}
+_POSITIVE = {
+    "model.hidden_size", "model.num_layers", "model.embed_size", "train.batch_size",
+    "train.seq_length", "train.learning_rate", "train.max_epochs", "train.max_iters",
+    "train.eval_every", "train.log_every", "sample.length",
+}
+_NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
+                 "train.seed"}
+_UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
+
+
+def _type_name(annotation: str) -> str:
+    return annotation.replace(" | None", " or null")
+
+
+def _coerce(key: str, annotation: str, value: Any) -> Any:
+    """Check `value` against the field's annotation (a string, thanks to __future__)."""
+    optional = "None" in annotation
+    base = annotation.split("|")[0].strip()
+    if value is None:
+        if optional:
+            return None
+        raise UserError(f"config: {key} may not be empty (null); give a {base}")
+    if base == "bool":
+        if isinstance(value, bool):
+            return value
+    elif base == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif base == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif base == "str":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "model.cell":
+            return str(value)
+    raise UserError(
+        f"config: {key} must be a {_type_name(annotation)}, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _check_range(key: str, value: Any) -> None:
+    if value is None:
+        return
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise UserError(f"config: {key} must be one of {', '.join(_CHOICES[key])}; got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise UserError(f"config: {key} must be greater than 0; got {value!r}")
+    if key in _NON_NEGATIVE and value < 0:
+        raise UserError(f"config: {key} must be 0 or more; got {value!r}")
+    if key in _UNIT_INTERVAL:
+        lo, hi = _UNIT_INTERVAL[key]
+        if not lo <= value <= hi and not (key == "train.lr_decay" and value == 1.0):
+            raise UserError(f"config: {key} must be between {lo} and {hi}; got {value!r}")
+        if key == "train.lr_decay" and value <= 0:
+            raise UserError(f"config: {key} must be greater than 0 (1 turns decay off); got {value!r}")
+    if key == "train.device":
+        ok = value in ("auto", "cpu", "cuda", "mps") or (
+            value.startswith("cuda:") and value[5:].isdigit())
+        if not ok:
+            raise UserError(f"config: train.device must be auto, cpu, cuda, cuda:N or mps; got {value!r}")
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(options)})"
+
+
+def from_dict(raw: Any, base: Config | None = None) -> Config:
+    """Validate a nested dict (as YAML gives it) onto `base` (defaults when None)."""
+    cfg = base if base is not None else Config()
+    if raw is None:
+        return cfg
+    if not isinstance(raw, dict):
+        raise UserError("config: the file must be a mapping of sections (data, model, train, sample, run)")
+    for section, values in raw.items():
+        if section not in _SECTION_TYPES:
+            raise UserError(f"config: unknown section {section!r}{_suggest(str(section), list(_SECTION_TYPES))}")
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise UserError(f"config: section {section!r} must be a mapping of keys, got {values!r}")
+        for key, value in values.items():
+            set_key(cfg, f"{section}.{key}", value)
+    return cfg
+
+
+def set_key(cfg: Config, dotted: str, value: Any) -> None:
+    section, _, key = dotted.partition(".")
+    if section not in _SECTION_TYPES:
+        raise UserError(f"config: unknown section {section!r}{_suggest(section, list(_SECTION_TYPES))}")
+    fields = {f.name: f for f in dataclasses.fields(_SECTION_TYPES[section])}
+    if key not in fields:
+        known = [f"{section}.{k}" for k in fields]
+        raise UserError(f"config: unknown key {dotted!r}{_suggest(dotted, known)}")
+    coerced = _coerce(dotted, str(fields[key].type), value)
+    _check_range(dotted, coerced)
+    setattr(getattr(cfg, section), key, coerced)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.max_iters=200' -> ('train.max_iters', 200), typed like YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or "." not in key:
+        raise UserError(f"--set {text!r}: write it as section.key=value, e.g. --set train.max_iters=200")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML file (None: defaults) and apply `--set` overrides."""
+    cfg = Config()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"config file {str(p)!r} not found; give a path such as configs/tiny.yaml")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise UserError(f"config file {str(p)!r} is not UTF-8 text") from None
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem_mark", None)
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+            problem = getattr(e, "problem", None) or "malformed YAML"
+            raise UserError(f"config file {str(p)!r} is not valid YAML{at}: {problem}") from None
+        cfg = from_dict(raw, cfg)
+        if cfg.run.name is None:
+            cfg.run.name = p.stem
+    apply_overrides(cfg, overrides)
+    if cfg.run.name is None:
+        cfg.run.name = "default"
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    for text in overrides:
+        key, value = parse_override(text)
+        set_key(cfg, key, value)
+    return cfg
+
+
+def dump(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

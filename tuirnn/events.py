@@ -1,0 +1,165 @@
+"""Events the trainer emits: frozen dataclasses of builtins, named in the past tense.
+
+Sinks (the TUI, the event log, the headless printer) receive them in order. Nothing here holds
+a tensor, so an event can cross threads and be written as one JSON line.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_name: str
+    run_dir: str
+    cell: str
+    hidden_size: int
+    num_layers: int
+    num_params: int
+    device: str
+    vocab: str                   # the sorted characters
+    train_chars: int
+    val_chars: int
+    iters_per_epoch: int
+    max_iters: int               # total planned, from max_iters and max_epochs
+    start_iter: int              # > 0 when resumed
+    batch_size: int
+    seq_length: int
+    learning_rate: float
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StepsCompleted:
+    """Every `log_every` steps: the per-step losses since the last report."""
+    iteration: int               # the last step done (1-based count of steps)
+    epoch: float                 # fractional epochs done
+    losses: tuple[float, ...]    # one per step in this window, oldest first
+    lr: float
+    chars_per_sec: float         # over this window
+    elapsed_s: float             # training time so far in this process
+
+
+@dataclass(frozen=True)
+class EvalStarted:
+    iteration: int
+
+
+@dataclass(frozen=True)
+class EvalCompleted:
+    iteration: int
+    epoch: float
+    val_loss: float
+    best_val_loss: float
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class SampleGenerated:
+    iteration: int
+    text: str                    # prime + generated characters
+    prime: str
+    temperature: float
+    top_k: int
+    seed: int
+    val_loss: float | None       # at the checkpoint it was drawn from
+    word_share: float            # share of its words that occur in the training text
+    request_id: int | None = None  # set when asked for through Control.request_sample
+
+
+@dataclass(frozen=True)
+class SampleChunkGenerated:
+    """Streaming part of a requested sample (prime first), before its SampleGenerated."""
+    request_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ProbeCompleted:
+    """Activations of every unit for every character of `text`.
+
+    Arrays are packed float32 bytes (little-endian) to stay builtins and cheap to pass:
+    h and c: (num_layers, len(text), hidden_size); c is empty for GRU/RNN.
+    top_ids: (len(text), k) int32; top_probs: (len(text), k) float32 (next-char guesses).
+    """
+    iteration: int
+    text: str
+    cell: str
+    num_layers: int
+    hidden_size: int
+    k: int
+    h: bytes
+    c: bytes
+    top_ids: bytes
+    top_probs: bytes
+    vocab: str
+    source: str = "val"          # val | sample | typed | file
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    iteration: int
+    path: str
+    kind: str                    # last | best | snapshot | manual
+    val_loss: float | None
+
+
+@dataclass(frozen=True)
+class Paused:
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    iteration: int
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    iteration: int
+    reason: str                  # max_iters | max_epochs | stopped
+    best_val_loss: float | None
+    best_checkpoint: str | None
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    iteration: int
+    error: str                   # one line
+    traceback: str
+
+
+Event = (RunStarted | StepsCompleted | EvalStarted | EvalCompleted | SampleGenerated
+         | SampleChunkGenerated | ProbeCompleted | CheckpointSaved | Paused | Resumed
+         | RunFinished | RunFailed)
+
+EVENT_TYPES = {cls.__name__: cls for cls in (
+    RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
+    ProbeCompleted, CheckpointSaved, Paused, Resumed, RunFinished, RunFailed)}
+
+
+def to_json_dict(event: Any) -> dict[str, Any]:
+    """{'event': 'StepsCompleted', ...fields}; bytes fields are left out (probe payloads)."""
+    out: dict[str, Any] = {"event": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, bytes):
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def from_json_dict(d: dict[str, Any]) -> Any:
+    """Inverse of to_json_dict for the events that keep all their fields."""
+    cls = EVENT_TYPES[d["event"]]
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            v = d[f.name]
+            kwargs[f.name] = tuple(v) if isinstance(v, list) else v
+        elif f.type == "bytes":
+            kwargs[f.name] = b""
+    return cls(**kwargs)
