@@ -81,7 +81,7 @@ class ProbeCompleted:
     """Activations of every unit for every character of `text`.
 
     Arrays are packed float32 bytes (little-endian) to stay builtins and cheap to pass:
-    h and c: (num_layers, len(text), hidden_size); c is empty for GRU/RNN.
+    h and c: (num_layers, len(text), hidden_size); c holds tanh(cell state), empty for GRU/RNN.
     top_ids: (len(text), k) int32; top_probs: (len(text), k) float32 (next-char guesses).
     """
     iteration: int
@@ -97,6 +97,7 @@ class ProbeCompleted:
     vocab: str
     source: str = "val"          # val | sample | typed | file
     request_id: int | None = None
+    dropped: str = ""            # distinct characters left out of `text`: not in the vocabulary
 
 
 @dataclass(frozen=True)

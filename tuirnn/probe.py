@@ -1,0 +1,182 @@
+"""Probe: run a text through the model and read every unit of every layer, per character.
+
+For each character t (the state *after* reading text[t]) we keep
+  h:  (L, T, H)  every layer's hidden output, read from the same fast layers training uses;
+  c:  (L, T, H)  LSTM only: tanh(cell state), re-derived from the layer's own weights because
+                 nn.LSTM returns only the final c, never the sequence;
+  top_ids / top_probs: (T, k) the model's k best guesses for text[t + 1].
+
+The finder lives in `tuirnn.finder`. Nothing here imports a UI library: this runs on the
+training thread between steps, or on CPU from a checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import UserError
+from .events import ProbeCompleted
+
+KINDS = ("c", "h")                       # c: tanh(cell state), LSTM only; h: hidden output
+KIND_LABELS = {"c": "tanh(c)", "h": "h"}
+
+
+@dataclass
+class ProbeResult:
+    text: str                            # the characters actually probed (unknown ones dropped)
+    vocab: str
+    cell: str
+    h: np.ndarray                        # (L, T, H) float32
+    c: np.ndarray | None                 # (L, T, H) float32 tanh(c); None for GRU/RNN
+    top_ids: np.ndarray                  # (T, k) int32
+    top_probs: np.ndarray                # (T, k) float32
+    dropped: str = ""                    # distinct characters left out: not in the vocabulary
+    iteration: int = 0
+    source: str = "val"
+    _flat: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def num_layers(self) -> int:
+        return self.h.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.h.shape[2]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return KINDS if self.c is not None else ("h",)
+
+    def layer(self, kind: str, layer: int) -> np.ndarray:
+        """(T, H) activations of one layer; kind 'c' falls back to 'h' for GRU/RNN."""
+        return (self.c if kind == "c" and self.c is not None else self.h)[layer]
+
+    def unit(self, kind: str, layer: int, unit: int) -> np.ndarray:
+        """(T,) one unit's activation per character, in [-1, 1] (tanh-bounded)."""
+        return self.layer(kind, layer)[:, unit]
+
+    def to_event(self, iteration: int = 0, source: str | None = None,
+                 request_id: int | None = None) -> ProbeCompleted:
+        """Plain-data event: arrays packed as little-endian float32/int32 bytes."""
+        return ProbeCompleted(
+            iteration=iteration, text=self.text, cell=self.cell, num_layers=self.num_layers,
+            hidden_size=self.hidden_size, k=self.top_ids.shape[1],
+            h=_pack(self.h, "<f4"), c=b"" if self.c is None else _pack(self.c, "<f4"),
+            top_ids=_pack(self.top_ids, "<i4"), top_probs=_pack(self.top_probs, "<f4"),
+            vocab=self.vocab, source=self.source if source is None else source,
+            request_id=request_id, dropped=self.dropped)
+
+    @classmethod
+    def from_event(cls, ev: ProbeCompleted) -> "ProbeResult":
+        T = len(ev.text)
+        shape = (ev.num_layers, T, ev.hidden_size)
+        h = np.frombuffer(ev.h, dtype="<f4").reshape(shape)
+        c = np.frombuffer(ev.c, dtype="<f4").reshape(shape) if ev.c else None
+        return cls(text=ev.text, vocab=ev.vocab, cell=ev.cell, h=h, c=c,
+                   top_ids=np.frombuffer(ev.top_ids, dtype="<i4").reshape(T, ev.k),
+                   top_probs=np.frombuffer(ev.top_probs, dtype="<f4").reshape(T, ev.k),
+                   dropped=getattr(ev, "dropped", ""), iteration=ev.iteration, source=ev.source)
+
+
+def _pack(a: np.ndarray, dtype: str) -> bytes:
+    return np.ascontiguousarray(a, dtype=dtype).tobytes()
+
+
+def split_known(text: str, vocab: str) -> tuple[str, str]:
+    """(text without characters outside vocab, those characters sorted and deduplicated)."""
+    known = set(vocab)
+    unknown = sorted({ch for ch in text if ch not in known})
+    if not unknown:
+        return text, ""
+    bad = set(unknown)
+    return "".join(ch for ch in text if ch not in bad), "".join(unknown)
+
+
+def describe_chars(chars: str) -> str:
+    """'a', '\\t', 'é' -> "'a' '\\t' 'é'" for error lines."""
+    return " ".join(repr(ch) for ch in chars)
+
+
+def encode(text: str, vocab: str, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(T,) long ids; every char must be in vocab (use split_known first)."""
+    index = {ch: i for i, ch in enumerate(vocab)}
+    try:
+        ids = [index[ch] for ch in text]
+    except KeyError as e:
+        raise UserError(f"character {e.args[0]!r} is not in the model's vocabulary") from None
+    return torch.tensor(ids, dtype=torch.long, device=device)
+
+
+def lstm_cell_sequence(layer: nn.LSTM, x: torch.Tensor, h_seq: torch.Tensor,
+                       c0: torch.Tensor | None = None) -> torch.Tensor:
+    """The cell states c_t (T, H) of a single-layer LSTM, re-derived from its weights.
+
+    x: (T, I) the layer's input; h_seq: (T, H) its output as nn.LSTM computed it. Because the
+    h sequence is known, every gate is one batched matmul over all of time:
+        gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (order i, f, g, o)
+    and only the elementwise recurrence c_t = f_t * c_{t-1} + i_t * g_t needs a loop.
+    """
+    T, H = h_seq.shape
+    h_prev = torch.cat([h_seq.new_zeros(1, H), h_seq[:-1]])          # (T, H): h_{t-1}, h_{-1}=0
+    gates = torch.addmm(layer.bias_ih_l0 + layer.bias_hh_l0, x, layer.weight_ih_l0.t())
+    gates = gates.addmm_(h_prev, layer.weight_hh_l0.t())             # (T, 4H)
+    i, f, g, _ = gates.chunk(4, dim=1)
+    update = torch.sigmoid(i) * torch.tanh(g)                         # (T, H)
+    forget = torch.sigmoid(f)                                         # (T, H)
+    c = torch.empty_like(update)
+    prev = h_seq.new_zeros(H) if c0 is None else c0
+    # One fused op per step over pre-split rows keeps Python overhead ~2 us a character.
+    for out_row, u_row, f_row in zip(c.unbind(0), update.unbind(0), forget.unbind(0)):
+        torch.addcmul(u_row, f_row, prev, out=out_row)
+        prev = out_row
+    return c
+
+
+@torch.no_grad()
+def probe_ids(model, ids: torch.Tensor):
+    """ids: (T,) on the model's device -> (logits (T, V), final state, hs, cs).
+
+    hs: list of (T, H) per layer; cs: list of (T, H) raw cell states (LSTM) or None.
+    The model must be in eval mode (no dropout), as probe_text arranges.
+    """
+    logits, state, hiddens = model(ids[None], return_hidden=True)
+    hs = [hid[0] for hid in hiddens]                                  # each (T, H)
+    cs = None
+    if model.cell == "lstm":
+        cs = []
+        x = model.embed(ids)                                          # (T, E) layer 0's input
+        for i, layer in enumerate(model.layers):
+            cs.append(lstm_cell_sequence(layer, x, hs[i]))
+            x = hs[i]                                                 # eval: dropout is identity
+    return logits[0], state, hs, cs
+
+
+def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") -> ProbeResult:
+    """Probe `text` from a zero state. unknown='drop' leaves out characters not in vocab (listed
+    in result.dropped); unknown='error' raises UserError naming them."""
+    kept, dropped = split_known(text, vocab)
+    if dropped and unknown == "error":
+        raise UserError(f"text has characters the model never saw: {describe_chars(dropped)}; "
+                        "remove them or probe a model trained on them")
+    L, H = model.num_layers, model.hidden_size
+    k = max(1, min(k, len(vocab)))
+    if not kept:
+        empty = np.zeros((L, 0, H), np.float32)
+        return ProbeResult(kept, vocab, model.cell, empty, empty.copy() if model.cell == "lstm"
+                           else None, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32),
+                           dropped)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        logits, _, hs, cs = probe_ids(model, encode(kept, vocab, device))
+        probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)  # (T, k) each
+        h = torch.stack(hs).float().cpu().numpy()                          # (L, T, H)
+        c = None if cs is None else torch.tanh(torch.stack(cs)).float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return ProbeResult(kept, vocab, model.cell, h, c, ids.to(torch.int32).cpu().numpy(),
+                       probs.cpu().numpy(), dropped)
