@@ -1,0 +1,110 @@
+"""Checkpoints: one dict, written atomically, read without running code from the file.
+
+Layout (all builtins and tensors, loadable with weights_only=True):
+    format, version, model (state_dict), vocab (str), config (nested dict), iteration, epoch,
+    batch_index, best_val_loss, val_loss, and for resumable ones (last.pt, best.pt):
+    optimizer (state_dict), hidden (list of per-layer tensors), rng_cpu, rng_cuda, train_losses.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import config as config_mod
+from .errors import UserError
+from .model import CharRNN, build
+
+FORMAT = "tuirnn-checkpoint"
+VERSION = 1
+
+
+def save_atomic(obj: dict[str, Any], path: Path) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over `path`.
+
+    A crash mid-write leaves the previous file intact (os.replace is atomic on POSIX).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint; UserError for anything that is not ours or is damaged."""
+    p = Path(path)
+    if p.is_dir():
+        for candidate in (p / "checkpoints" / "best.pt", p / "checkpoints" / "last.pt", p / "best.pt", p / "last.pt"):
+            if candidate.is_file():
+                p = candidate
+                break
+    if not p.is_file():
+        raise UserError(f"checkpoint {str(path)!r} not found; give a .pt file from a run's checkpoints/ folder")
+    try:
+        ckpt = torch.load(p, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
+            OSError, AttributeError, KeyError, IndexError, TypeError) as e:
+        text = str(e)
+        if "Unsupported global" in text:
+            reason = "it holds Python objects other than tensors and plain data, which are never loaded"
+        elif isinstance(e, pickle.UnpicklingError) or "Weights only" in text:
+            reason = "not a PyTorch checkpoint"
+        else:
+            reason = text.strip().splitlines()[0][:160] if text.strip() else type(e).__name__
+        raise UserError(f"checkpoint {str(p)!r} cannot be read ({reason}); "
+                        "it is damaged or not a tuirnn checkpoint: use another file, e.g. checkpoints/last.pt") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise UserError(f"checkpoint {str(p)!r} is not a tuirnn checkpoint; give a file written by tuirnn run")
+    if ckpt.get("version", 0) > VERSION:
+        raise UserError(f"checkpoint {str(p)!r} is from a newer tuirnn (format {ckpt['version']}); upgrade tuirnn")
+    for key in ("model", "vocab", "config"):
+        if key not in ckpt:
+            raise UserError(f"checkpoint {str(p)!r} lacks {key!r}; it is incomplete, use another file")
+    ckpt["path"] = str(p)
+    return ckpt
+
+
+def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu"
+                          ) -> tuple[CharRNN, str, dict[str, Any]]:
+    ckpt = load_checkpoint(path, device)
+    cfg = config_mod.from_dict(ckpt["config"])
+    model = build(len(ckpt["vocab"]), cfg.model)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise UserError(f"checkpoint {ckpt['path']!r} does not match its own model config "
+                        f"({str(e).splitlines()[0][:120]}); the file is damaged") from None
+    model.to(device).eval()
+    return model, ckpt["vocab"], ckpt
+
+
+def snapshot_name(iteration: int, epoch: float, val_loss: float) -> str:
+    """char-rnn style: the name says when and how good (lm_lstm_epoch2.50_1.4321.t7)."""
+    return f"iter{iteration:07d}_epoch{epoch:.2f}_val{val_loss:.4f}.pt"
+
+
+def prune_snapshots(folder: Path, keep: int) -> None:
+    """Keep the newest `keep` snapshot files (0 keeps all); last/best are never touched."""
+    if keep <= 0:
+        return
+    snaps = sorted(folder.glob("iter*_epoch*_val*.pt"))
+    for old in snaps[:-keep]:
+        old.unlink(missing_ok=True)

@@ -1,0 +1,113 @@
+"""Headless mode: the same Trainer with a printing sink (a rich progress bar and log lines).
+
+Used with --headless and whenever stdout is not a terminal. Signals (Ctrl+C, SIGTERM, SIGHUP)
+ask the trainer to stop; it saves checkpoints/last.pt before the process exits.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .control import Control
+from .events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
+                     RunStarted, SampleGenerated, StepsCompleted)
+
+
+class HeadlessPrinter:
+    """A sink: progress bar on a terminal, a log line every few seconds otherwise."""
+
+    def __init__(self, console: Console | None = None, line_every_s: float = 5.0):
+        self.console = console or Console()
+        self.line_every_s = line_every_s
+        self.progress: Progress | None = None
+        self.task = None
+        self.smooth: float | None = None
+        self.last_line = 0.0
+        self.failed: RunFailed | None = None
+        self.finished: RunFinished | None = None
+
+    def __call__(self, ev: Any) -> None:
+        c = self.console
+        if isinstance(ev, RunStarted):
+            c.print(f"[bold]{ev.run_name}[/]: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
+                    f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
+                    f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
+            c.print(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} iterations per epoch)")
+            if c.is_terminal:
+                self.progress = Progress(
+                    TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} chars/s"),
+                    TimeRemainingColumn(), console=c, transient=True)
+                self.task = self.progress.add_task("train", total=ev.max_iters,
+                                                   completed=ev.start_iter, loss="-", rate="-")
+                self.progress.start()
+        elif isinstance(ev, StepsCompleted):
+            for loss in ev.losses:
+                self.smooth = loss if self.smooth is None else 0.95 * self.smooth + 0.05 * loss
+            if self.progress is not None:
+                self.progress.update(self.task, completed=ev.iteration, loss=f"{self.smooth:.4f}",
+                                     rate=f"{ev.chars_per_sec:,.0f}")
+            elif time.monotonic() - self.last_line >= self.line_every_s:
+                self.last_line = time.monotonic()
+                c.print(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
+                        f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s")
+        elif isinstance(ev, EvalCompleted):
+            best = " (best)" if ev.is_best else ""
+            c.print(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
+        elif isinstance(ev, SampleGenerated):
+            c.rule(f"sample at iter {ev.iteration} (T={ev.temperature:g}, "
+                   f"{ev.word_share:.0%} real words)", style="dim")
+            c.print(ev.text, markup=False, highlight=False)
+            c.rule(style="dim")
+        elif isinstance(ev, CheckpointSaved) and ev.kind in ("manual", "last") and self.finished is None:
+            pass
+        elif isinstance(ev, (Paused, Resumed)):
+            c.print(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
+        elif isinstance(ev, RunFinished):
+            self.finished = ev
+            self._stop_bar()
+            best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
+            c.print(f"finished at iter {ev.iteration} ({ev.reason}){best}")
+        elif isinstance(ev, RunFailed):
+            self.failed = ev
+            self._stop_bar()
+
+    def _stop_bar(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def run_headless(trainer, control: Control) -> int:
+    """Train in this thread; returns the exit status (0 done or stopped, 1 failed, 2 bad input)."""
+    printer = HeadlessPrinter()
+    trainer.sinks.append(printer)
+
+    def on_signal(signum, frame):
+        control.stop()
+        # A second Ctrl+C while saving gets Python's default behaviour back.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        trainer.run()
+    finally:
+        printer._stop_bar()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if printer.failed is not None:
+        if printer.failed.traceback:
+            printer.console.print(printer.failed.traceback, markup=False, highlight=False)
+            print(f"error: training failed: {printer.failed.error} (traceback in {trainer.run_dir}/error.log)")
+            return 1
+        import sys
+        print(f"error: {printer.failed.error}", file=sys.stderr)
+        return 2
+    if control.stopped and printer.finished is not None and printer.finished.reason == "stopped":
+        printer.console.print(f"stopped; saved {trainer.run_dir}/checkpoints/last.pt; "
+                              f"continue with: tuirnn run --resume {trainer.run_dir}")
+    return 0

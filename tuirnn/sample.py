@@ -1,0 +1,78 @@
+"""Draw text from a CharRNN, one character at a time (like char-rnn's sample.lua).
+
+`generate` is a generator of characters, so callers can stream them. It uses its own seeded
+torch.Generator, so sampling never disturbs the training RNG (resume stays exact).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import torch
+
+from .data import unknown_chars
+from .errors import UserError
+
+
+def check_prime(prime: str, vocab: str) -> None:
+    missing = unknown_chars(prime, vocab)
+    if missing:
+        shown = " ".join(repr(ch) for ch in missing[:10])
+        raise UserError(f"the prime text has characters the model never saw: {shown}; "
+                        "remove them or prime with text from the training corpus")
+
+
+def default_prime(vocab: str) -> str:
+    """Start after a newline when the corpus has one (a natural place to begin)."""
+    return "\n" if "\n" in vocab else vocab[0]
+
+
+@torch.no_grad()
+def generate(model, vocab: str, length: int, prime: str = "", temperature: float = 1.0,
+             top_k: int = 0, seed: int | None = None, argmax: bool = False,
+             device: torch.device | str = "cpu") -> Iterator[str]:
+    """Yield `length` new characters after feeding `prime` (or a default start)."""
+    check_prime(prime, vocab)
+    index = {ch: i for i, ch in enumerate(vocab)}
+    start = prime or default_prime(vocab)
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(seed if seed is not None else torch.seed() % (2**63))
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.tensor([[index[ch] for ch in start]], dtype=torch.long, device=device)
+        logits, state = model(x)
+        last = logits[0, -1]
+        for _ in range(length):
+            # Drawing on CPU with a CPU generator keeps GPU and CPU runs of one seed alike.
+            scores = last.float().cpu()
+            if argmax:
+                nxt = int(scores.argmax())
+            else:
+                scores = scores / max(temperature, 1e-6)
+                if 0 < top_k < scores.numel():
+                    kth = torch.topk(scores, top_k).values[-1]
+                    scores = scores.masked_fill(scores < kth, float("-inf"))
+                probs = torch.softmax(scores, dim=-1)
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
+            yield vocab[nxt]
+            logits, state = model(torch.tensor([[nxt]], device=device), state)
+            last = logits[0, -1]
+    finally:
+        model.train(was_training)
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def words_of(text: str) -> set[str]:
+    """Lower-cased alphabetic words of 2+ letters (the unit of the word-share measure)."""
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def word_share(sample: str, known_words: set[str]) -> float:
+    """Share of the sample's words (2+ letters) that occur in the training text; 0 if none."""
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if not words:
+        return 0.0
+    return sum(w in known_words for w in words) / len(words)

@@ -1,0 +1,351 @@
+"""The Trainer: owns the model on one thread, emits events to sinks, obeys a Control.
+
+It prints nothing itself (minGPT's Trainer): sinks decide what to show. The only host syncs
+are at log time (every `log_every` steps: one .tolist() of the stacked losses) and at evals.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint as ckpt_mod
+from .config import Config
+from .control import Control, ProbeRequest, SampleRequest, SaveRequest
+from .data import Batcher, Corpus, decode, val_batcher
+from .errors import UserError
+from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
+                     RunFinished, RunStarted, SampleChunkGenerated, SampleGenerated,
+                     StepsCompleted)
+from .model import CharRNN, build
+from .sample import generate, word_share
+
+Sink = Callable[[Any], None]
+
+
+def pick_device(name: str) -> torch.device:
+    """auto: CUDA, then MPS, then CPU. An explicit device that is absent is a user error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"train.device is {name!r} but this machine has no CUDA GPU; use auto or cpu")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise UserError(f"train.device is {name!r} but only {torch.cuda.device_count()} GPU(s) exist; use cuda:0")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("train.device is 'mps' but MPS is not available here; use auto or cpu")
+    return torch.device(name)
+
+
+def _flatten_state(state) -> list[torch.Tensor]:
+    out = []
+    for s in state:
+        out.extend(s if isinstance(s, tuple) else (s,))
+    return out
+
+
+def _unflatten_state(tensors: list[torch.Tensor], cell: str) -> list:
+    if cell == "lstm":
+        return [(tensors[i], tensors[i + 1]) for i in range(0, len(tensors), 2)]
+    return list(tensors)
+
+
+class Trainer:
+    def __init__(self, cfg: Config, run_dir: Path, sinks: list[Sink], control: Control,
+                 corpus: Corpus, resume_state: dict[str, Any] | None = None):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.sinks = list(sinks)
+        self.control = control
+        self.corpus = corpus
+        self.resume_state = resume_state
+        self.iteration = 0
+        self.best_val_loss = math.inf
+        self.last_val_loss: float | None = None
+        self.best_path: str | None = None
+        self.device = pick_device(cfg.train.device)
+
+    # --- events ---------------------------------------------------------------------------
+    def emit(self, event: Any) -> None:
+        for sink in self.sinks:
+            sink(event)
+
+    # --- set-up -----------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Build data, model and optimiser (and restore a resumed run); UserError if unusable.
+
+        Called by the CLI before the UI starts, so bad input fails as one line, not inside
+        the monitor. The training thread owns everything from then on.
+        """
+        if getattr(self, "model", None) is not None:
+            return
+        cfg, dev = self.cfg, self.device
+        if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        torch.manual_seed(cfg.train.seed)
+        self.train_data = Batcher(self.corpus.train, cfg.train.batch_size, cfg.train.seq_length, dev)
+        self.val_data = val_batcher(self.corpus.val, cfg.train.batch_size, cfg.train.seq_length, dev)
+        self.model: CharRNN = build(len(self.corpus.vocab), cfg.model).to(dev)
+        opt_cls = torch.optim.Adam if cfg.train.optimizer == "adam" else torch.optim.RMSprop
+        self.optimizer = opt_cls(self.model.parameters(), lr=cfg.train.learning_rate)
+        n = len(self.train_data)
+        limit = math.ceil(cfg.train.max_epochs * n)
+        self.max_iters = min(limit, cfg.train.max_iters) if cfg.train.max_iters else limit
+        self.state = self.model.init_state(self.train_data.batch_size, dev)
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+
+    def _restore(self, ck: dict[str, Any]) -> None:
+        if ck["vocab"] != self.corpus.vocab:
+            raise UserError("the corpus has changed since this run was saved (its characters differ); "
+                            "resume with the same data.path, or start a new run")
+        self.model.load_state_dict(ck["model"])
+        if "optimizer" not in ck:
+            raise UserError(f"{ck.get('path')} is a sampling snapshot without optimizer state; "
+                            "resume from the run folder (it uses checkpoints/last.pt)")
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.iteration = int(ck["iteration"])
+        self.best_val_loss = float(ck.get("best_val_loss", math.inf))
+        self.last_val_loss = ck.get("val_loss")
+        best = self.run_dir / "checkpoints" / "best.pt"
+        self.best_path = str(best) if best.exists() else None
+        hidden = [t.to(self.device) for t in ck.get("hidden", [])]
+        if hidden and hidden[0].shape[1] == self.train_data.batch_size:
+            self.state = _unflatten_state(hidden, self.model.cell)
+        torch.set_rng_state(ck["rng_cpu"])
+        if self.device.type == "cuda" and ck.get("rng_cuda"):
+            torch.cuda.set_rng_state_all(list(ck["rng_cuda"]))
+
+    # --- the run ----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Train until max_iters/max_epochs or a stop; never raises (RunFailed instead)."""
+        try:
+            self.prepare()
+            self.emit(self._started_event())
+            self._loop()
+        except UserError as e:
+            self._fail(str(e), "")
+        except Exception as e:  # shown in the UI and written to the run folder
+            tb = traceback.format_exc()
+            self._fail(f"{type(e).__name__}: {e}", tb)
+
+    def _fail(self, message: str, tb: str) -> None:
+        try:
+            (self.run_dir / "error.log").write_text(tb or message + "\n", encoding="utf-8")
+        except OSError:
+            pass
+        self.emit(RunFailed(iteration=self.iteration, error=message, traceback=tb))
+
+    def _started_event(self) -> RunStarted:
+        c = self.cfg
+        return RunStarted(
+            run_name=c.run.name or "", run_dir=str(self.run_dir), cell=c.model.cell,
+            hidden_size=c.model.hidden_size, num_layers=c.model.num_layers,
+            num_params=self.model.num_params(), device=str(self.device), vocab=self.corpus.vocab,
+            train_chars=len(self.corpus.train), val_chars=len(self.corpus.val),
+            iters_per_epoch=len(self.train_data), max_iters=self.max_iters,
+            start_iter=self.iteration, batch_size=self.train_data.batch_size,
+            seq_length=c.train.seq_length, learning_rate=self.lr, config=c.to_dict())
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _loop(self) -> None:
+        cfg, model, opt, data = self.cfg.train, self.model, self.optimizer, self.train_data
+        n_batches = len(data)
+        V = len(self.corpus.vocab)
+        window: list[torch.Tensor] = []
+        window_start = time.perf_counter()
+        run_start = window_start
+        params = list(model.parameters())
+        model.train()
+        while self.iteration < self.max_iters:
+            if self.control.has_work:
+                self._service()
+                window_start = time.perf_counter() if not window else window_start
+            if self.control.stopped:
+                break
+            b = self.iteration % n_batches
+            if b == 0:  # epoch wrap: streams restart, so does the hidden state
+                self.state = model.init_state(data.batch_size, self.device)
+            x, y = data[b]
+            logits, state = model(x, self.state)
+            loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
+            opt.step()
+            self.state = CharRNN.detach_state(state)
+            window.append(loss.detach())
+            self.iteration += 1
+            if self.iteration % n_batches == 0:
+                epochs_done = self.iteration // n_batches
+                if epochs_done >= cfg.lr_decay_after and cfg.lr_decay != 1.0:
+                    for group in opt.param_groups:
+                        group["lr"] *= cfg.lr_decay
+            last = self.iteration == self.max_iters
+            if self.iteration % cfg.log_every == 0 or last:
+                losses = torch.stack(window).float().tolist()  # the one host sync per window
+                now = time.perf_counter()
+                self.emit(StepsCompleted(
+                    iteration=self.iteration, epoch=self.iteration / n_batches,
+                    losses=tuple(losses), lr=self.lr,
+                    chars_per_sec=len(losses) * data.chars_per_batch / max(now - window_start, 1e-9),
+                    elapsed_s=now - run_start))
+                window = []
+                window_start = time.perf_counter()
+            if self.iteration % cfg.eval_every == 0 or last:
+                self._evaluate_and_save()
+                window_start = time.perf_counter()
+        if self.control.stopped and self.iteration < self.max_iters:
+            self._save("last", kind="last")
+            self.emit(RunFinished(self.iteration, "stopped", self._best_or_none(), self.best_path))
+            return
+        reason = "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
+        self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
+
+    def _best_or_none(self) -> float | None:
+        return None if math.isinf(self.best_val_loss) else self.best_val_loss
+
+    # --- between steps ----------------------------------------------------------------------
+    def _service(self) -> None:
+        """Answer requests; while paused, block here (no busy loop) until resume or stop."""
+        for request in self.control.take():
+            self._handle(request)
+        if self.control.paused and not self.control.stopped:
+            self.emit(Paused(self.iteration))
+            while self.control.paused and not self.control.stopped:
+                self.control.wait(0.25)
+                for request in self.control.take():
+                    self._handle(request)
+            if not self.control.stopped:
+                self.emit(Resumed(self.iteration))
+
+    def _handle(self, request: Any) -> None:
+        if isinstance(request, SampleRequest):
+            self._sample(request.prime, request.temperature, request.length, request.top_k,
+                         request.seed, request.request_id, stream=request.stream)
+        elif isinstance(request, SaveRequest):
+            self._save("last", kind="manual")
+        elif isinstance(request, ProbeRequest):
+            self._probe(request)
+
+    def _probe(self, request: ProbeRequest) -> None:
+        from . import probe  # the neuron view's core half
+        vocab = self.corpus.vocab
+        if request.text is None:
+            text = decode(self.corpus.val[:request.length], vocab)
+        else:
+            known = set(vocab)
+            text = "".join(ch for ch in request.text[:request.length] if ch in known)
+        if not text:
+            return
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                result = probe.probe_text(self.model, text, vocab, k=request.k)
+        finally:
+            self.model.train()
+        self.emit(result.to_event(iteration=self.iteration, source=request.source,
+                                  request_id=request.request_id))
+
+    def _sample(self, prime: str, temperature: float, length: int, top_k: int,
+                seed: int | None, request_id: int | None, stream: bool = False) -> None:
+        if seed is None:
+            seed = self.cfg.train.seed + self.iteration
+        chars: list[str] = []
+        if stream and request_id is not None and prime:
+            self.emit(SampleChunkGenerated(request_id, prime))
+        pending: list[str] = []
+        last_flush = time.perf_counter()
+        try:
+            for ch in generate(self.model, self.corpus.vocab, length, prime, temperature, top_k,
+                               seed, device=self.device):
+                chars.append(ch)
+                if stream and request_id is not None:
+                    pending.append(ch)
+                    if time.perf_counter() - last_flush > 0.05:  # ~20 updates/s at most
+                        self.emit(SampleChunkGenerated(request_id, "".join(pending)))
+                        pending, last_flush = [], time.perf_counter()
+        except UserError as e:  # e.g. a prime with unknown characters: say so, keep training
+            self.emit(SampleGenerated(self.iteration, f"[{e}]", prime, temperature, top_k, seed,
+                                      self.last_val_loss, 0.0, request_id))
+            return
+        if pending:
+            self.emit(SampleChunkGenerated(request_id, "".join(pending)))
+        text = prime + "".join(chars)
+        self.emit(SampleGenerated(self.iteration, text, prime, temperature, top_k, seed,
+                                  self.last_val_loss, word_share(text, self.corpus.known_words),
+                                  request_id))
+
+    # --- evals and checkpoints --------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean cross-entropy (nats/char) over the whole val split, streams carried."""
+        model, data = self.model, self.val_data
+        model.eval()
+        state = model.init_state(data.batch_size, self.device)
+        total = torch.zeros((), device=self.device)
+        for i in range(len(data)):
+            x, y = data[i]
+            logits, state = model(x, state)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        model.train()
+        return float(total) / (len(data) * data.chars_per_batch)
+
+    def _evaluate_and_save(self) -> None:
+        self.emit(EvalStarted(self.iteration))
+        val = self.evaluate()
+        self.last_val_loss = val
+        is_best = val < self.best_val_loss
+        if is_best:
+            self.best_val_loss = val
+        n = len(self.train_data)
+        self.emit(EvalCompleted(self.iteration, self.iteration / n, val, self.best_val_loss, is_best))
+        s = self.cfg.sample
+        self._sample(s.prime, s.temperature, s.length, s.top_k, None, None)
+        self._save("last", kind="last")
+        if is_best:
+            self._save("best", kind="best")
+        folder = self.run_dir / "checkpoints"
+        snap = folder / ckpt_mod.snapshot_name(self.iteration, self.iteration / n, val)
+        ckpt_mod.save_atomic(self._checkpoint(full=False), snap)
+        self.emit(CheckpointSaved(self.iteration, str(snap), "snapshot", val))
+        ckpt_mod.prune_snapshots(folder, self.cfg.train.keep_snapshots)
+
+    def _checkpoint(self, full: bool) -> dict[str, Any]:
+        n = len(self.train_data)
+        ck: dict[str, Any] = {
+            "format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
+            "model": self.model.state_dict(), "vocab": self.corpus.vocab,
+            "config": self.cfg.to_dict(), "iteration": self.iteration,
+            "epoch": self.iteration / n, "batch_index": self.iteration % n,
+            "best_val_loss": self.best_val_loss, "val_loss": self.last_val_loss,
+        }
+        if full:
+            ck["optimizer"] = self.optimizer.state_dict()
+            ck["hidden"] = [t.detach().cpu() for t in _flatten_state(self.state)]
+            ck["rng_cpu"] = torch.get_rng_state()
+            ck["rng_cuda"] = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
+        return ck
+
+    def _save(self, name: str, kind: str) -> None:
+        path = self.run_dir / "checkpoints" / f"{name}.pt"
+        ckpt_mod.save_atomic(self._checkpoint(full=True), path)
+        if name == "best":
+            self.best_path = str(path)
+        self.emit(CheckpointSaved(self.iteration, str(path), kind, self.last_val_loss))
