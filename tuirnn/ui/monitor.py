@@ -1,0 +1,226 @@
+"""The main screen: header, tabs (Training | Samples | Neurons), footer.
+
+Events come down from the app (`apply_events`), are folded into the RunState, and only the
+widgets whose part changed are refreshed. Keys become Control requests; the training thread
+answers with events, which is how every effect (paused, sample, checkpoint) reaches the screen.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from ..events import EvalCompleted, ProbeCompleted, RunFailed, RunFinished, RunStarted
+from .render import fmt_loss
+from .state import RunState, SampleEntry
+from .widgets.help_screen import HelpScreen
+from .widgets.loss_chart import LossChart
+from .widgets.sample_dialog import SampleDialog
+from .widgets.samples_panel import SamplesPanel
+from .widgets.status_header import StatusHeader
+
+try:  # the neuron view is optional: a placeholder stands in until it exists
+    from .widgets.neuron_pane import NeuronPane
+except ImportError:  # pragma: no cover - depends on what is installed
+    NeuronPane = None  # type: ignore[assignment,misc]
+
+
+class MonitorScreen(Screen):
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/Resume"),
+        Binding("s", "sample", "Sample"),
+        Binding("c", "save", "Save"),
+        Binding("left_square_bracket", "older", "Older"),
+        Binding("right_square_bracket", "newer", "Newer"),
+        Binding("l", "toggle_log", "Log scale"),
+        Binding("1", "tab('training')", "Training", show=False),
+        Binding("2", "tab('samples')", "Samples", show=False),
+        Binding("3", "tab('neurons')", "Neurons", show=False),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, state: RunState) -> None:
+        super().__init__()
+        self.state = state
+        self.sample_defaults: dict = {}
+        self.ready = False       # widgets composed; before that events only fold into state
+
+    def on_mount(self) -> None:
+        self.ready = True
+        if self.state.over:
+            self.show_banner()
+        self.app.drain()
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.state, id="header")
+        yield Static("", id="banner")
+        with TabbedContent(id="tabs", initial="training"):
+            with TabPane("Training", id="training"):
+                with Vertical():
+                    yield LossChart(self.state, id="loss")
+                    yield SamplesPanel(self.state, id="latest")
+            with TabPane("Samples", id="samples"):
+                yield SamplesPanel(self.state, id="history")
+            with TabPane("Neurons", id="neurons"):
+                if NeuronPane is not None:
+                    yield NeuronPane(id="neuron-pane")
+                else:
+                    yield Static("The neuron view is not available in this build.",
+                                 id="neuron-placeholder")
+        yield Footer()
+
+    # --- attributes down ------------------------------------------------------------------
+    @property
+    def control(self):
+        return self.app.control
+
+    @property
+    def neuron_pane(self):
+        if NeuronPane is None:
+            return None
+        found = self.query("#neuron-pane")
+        return found.first() if found else None
+
+    def apply_events(self, events: list) -> None:
+        changed: set[str] = set()
+        for ev in events:
+            changed |= self.state.apply(ev)
+            if isinstance(ev, ProbeCompleted) and self.neuron_pane is not None:
+                self.neuron_pane.probe = ev
+            elif isinstance(ev, EvalCompleted):
+                self.request_probe()
+            elif isinstance(ev, (RunFinished, RunFailed)) and self.ready:
+                self.show_banner()
+            elif isinstance(ev, RunStarted):
+                self.sample_defaults = self._defaults_from_config(ev.config)
+        self.refresh_parts(changed)
+
+    def refresh_parts(self, changed: set[str]) -> None:
+        if not self.ready:
+            return
+        if "header" in changed:
+            self.query_one(StatusHeader).refresh()
+        if "loss" in changed:
+            self.query_one(LossChart).refresh()
+        if "samples" in changed:
+            for panel in self.query(SamplesPanel):
+                panel.update_view()
+
+    def show_banner(self) -> None:
+        st, banner = self.state, self.query_one("#banner", Static)
+        if st.failed is not None:
+            where = st.run.run_dir if st.run else "the run folder"
+            banner.update(Text.assemble(
+                ("✖ training failed", "bold"), f" at iter {st.failed.iteration}: {st.failed.error}\n",
+                f"The traceback is in {where}. Press q to quit."))
+            banner.set_class(True, "failed")
+        elif st.finished is not None:
+            f = st.finished
+            best = f" · best val {fmt_loss(f.best_val_loss)}" if f.best_val_loss is not None else ""
+            ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
+            banner.update(Text.assemble(
+                ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best}\n",
+                f"checkpoint: {ckpt or '–'} · q quits"))
+            banner.set_class(True, "finished")
+        banner.display = True
+
+    def request_probe(self) -> None:
+        pane = self.neuron_pane
+        if pane is None or self.state.over:
+            return
+        try:
+            text, source = pane.probe_source()
+        except Exception:
+            text, source = None, "val"
+        self.control.request_probe(text=text, source=source)
+
+    @staticmethod
+    def _defaults_from_config(config: dict) -> dict:
+        s = config.get("sample", {}) if isinstance(config, dict) else {}
+        out = {}
+        for key, name in (("temperature", "temperature"), ("length", "length"), ("top_k", "top_k")):
+            if key in s and s[key] is not None:
+                out[name] = str(s[key])
+        return out
+
+    # --- messages up (from the neuron pane) -------------------------------------------------
+    def on_neuron_pane_probe_requested(self, message) -> None:
+        message.stop()
+        if self.state.over:
+            self.notify("The run has ended; probing needs the training thread.", severity="warning")
+            return
+        self.control.request_probe(text=getattr(message, "text", None),
+                                   source=getattr(message, "source", "typed"))
+
+    # --- keys -------------------------------------------------------------------------------
+    def _refuse(self, what: str) -> bool:
+        """True (and a notice) when the run cannot take requests now."""
+        if self.state.run is None:
+            self.notify(f"Cannot {what} yet: the run has not started.", severity="warning")
+            return True
+        if self.state.over or self.state.state == "stopping":
+            self.notify(f"Cannot {what}: the run is {self.state.state}.", severity="warning")
+            return True
+        return False
+
+    def action_toggle_pause(self) -> None:
+        if self._refuse("pause"):
+            return
+        pausing = self.control.toggle_pause()
+        self.state.set_state("pausing" if pausing else "resuming")
+        self.query_one(StatusHeader).refresh()
+
+    def action_sample(self) -> None:
+        if self._refuse("sample"):
+            return
+
+        def send(request: dict | None) -> None:
+            if request is None or self._refuse("sample"):
+                return
+            self.sample_defaults = {k: str(v if v is not None else "") for k, v in request.items()}
+            rid = self.control.request_sample(**request)
+            self.state.samples.append(SampleEntry(
+                text="", iteration=self.state.iteration, temperature=request["temperature"],
+                top_k=request["top_k"], seed=request["seed"], prime=request["prime"],
+                request_id=rid, done=False))
+            for panel in self.query(SamplesPanel):
+                panel.newest()
+
+        vocab = self.state.run.vocab if self.state.run else None
+        self.app.push_screen(SampleDialog(vocab, self.sample_defaults), send)
+
+    def action_save(self) -> None:
+        if self._refuse("save"):
+            return
+        self.control.request_save()
+        self.state.mark_saving()
+        self.query_one(StatusHeader).refresh()
+        self.notify("Saving a checkpoint…", timeout=2)
+
+    def _history(self) -> SamplesPanel:
+        self.query_one(TabbedContent).active = "samples"
+        return self.query_one("#history", SamplesPanel)
+
+    def action_older(self) -> None:
+        if not self._history().older():
+            self.bell()
+
+    def action_newer(self) -> None:
+        if not self._history().newer():
+            self.bell()
+
+    def action_toggle_log(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.log = not chart.log
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def bell(self) -> None:
+        self.app.bell()

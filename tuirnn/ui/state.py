@@ -1,0 +1,181 @@
+"""What the monitor knows about the run, folded from core events (plain Python, no widgets).
+
+The monitor screen applies each drained event here and then tells the widgets which parts
+changed; widgets read this object when they render ("attributes down").
+"""
+from __future__ import annotations
+
+import array
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
+                      Resumed, RunFailed, RunFinished, RunStarted, SampleChunkGenerated,
+                      SampleGenerated, StepsCompleted)
+
+SMOOTH_ALPHA = 0.05     # EMA weight of the newest step in the smoothed train curve
+
+
+@dataclass
+class SampleEntry:
+    """One sample in the history; `done` is False while a requested sample streams in."""
+    text: str
+    iteration: int
+    val_loss: float | None = None
+    temperature: float | None = None
+    top_k: int = 0
+    seed: int | None = None
+    prime: str = ""
+    word_share: float | None = None
+    request_id: int | None = None
+    done: bool = True
+
+
+@dataclass
+class RunState:
+    run: RunStarted | None = None
+    state: str = "starting"   # starting training pausing paused evaluating saving stopping finished failed
+    iteration: int = 0
+    epoch: float = 0.0
+    lr: float | None = None
+    chars_per_sec: float = 0.0
+    steps_per_sec: float = 0.0
+    elapsed_s: float = 0.0
+    losses: array.array = field(default_factory=lambda: array.array("d"))
+    smooth: array.array = field(default_factory=lambda: array.array("d"))
+    val: list[tuple[int, float]] = field(default_factory=list)
+    best: tuple[int, float] | None = None
+    samples: list[SampleEntry] = field(default_factory=list)
+    last_checkpoint: CheckpointSaved | None = None
+    best_checkpoint: str | None = None
+    finished: RunFinished | None = None
+    failed: RunFailed | None = None
+    probe: ProbeCompleted | None = None
+    version: int = 0           # bumped whenever the loss series change (chart cache key)
+    _ema: float = 0.0
+    _ema_w: float = 0.0
+    _last_rate_at: tuple[int, float] | None = None
+    _before_save: str | None = None
+
+    @property
+    def loss_start(self) -> int:
+        """Iteration before the first loss we hold (runs resumed from a checkpoint)."""
+        return self.run.start_iter if self.run else 0
+
+    @property
+    def over(self) -> bool:
+        return self.finished is not None or self.failed is not None
+
+    def raw_array(self) -> np.ndarray:
+        return np.frombuffer(self.losses, dtype=np.float64) if len(self.losses) else np.zeros(0)
+
+    def smooth_array(self) -> np.ndarray:
+        return np.frombuffer(self.smooth, dtype=np.float64) if len(self.smooth) else np.zeros(0)
+
+    def set_state(self, state: str) -> None:
+        if not self.over:
+            self.state = state
+
+    def apply(self, ev: Any) -> set[str]:
+        """Fold one event in; returns the parts that changed: header, loss, samples, probe."""
+        if isinstance(ev, StepsCompleted):
+            for x in ev.losses:
+                if not math.isfinite(x):
+                    x = self.losses[-1] if self.losses else 0.0
+                self.losses.append(x)
+                self._ema = (1 - SMOOTH_ALPHA) * self._ema + SMOOTH_ALPHA * x
+                self._ema_w = (1 - SMOOTH_ALPHA) * self._ema_w + SMOOTH_ALPHA
+                self.smooth.append(self._ema / self._ema_w)
+            if self._last_rate_at and ev.elapsed_s > self._last_rate_at[1]:
+                it0, t0 = self._last_rate_at
+                self.steps_per_sec = (ev.iteration - it0) / (ev.elapsed_s - t0)
+            self._last_rate_at = (ev.iteration, ev.elapsed_s)
+            self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
+            self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
+            if self.state == "starting":
+                self.set_state("training")
+            self.version += 1
+            return {"header", "loss"}
+        if isinstance(ev, RunStarted):
+            self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
+            self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
+            self.set_state("training")
+            return {"header", "loss"}
+        if isinstance(ev, EvalStarted):
+            self.set_state("evaluating")
+            return {"header"}
+        if isinstance(ev, EvalCompleted):
+            self.val.append((ev.iteration, ev.val_loss))
+            if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
+                self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
+            self.set_state("training")
+            self.version += 1
+            return {"header", "loss"}
+        if isinstance(ev, SampleChunkGenerated):
+            entry = self.find_request(ev.request_id)
+            if entry is None:
+                entry = SampleEntry(text="", iteration=self.iteration, request_id=ev.request_id,
+                                    done=False)
+                self.samples.append(entry)
+            entry.text += ev.text
+            return {"samples"}
+        if isinstance(ev, SampleGenerated):
+            entry = self.find_request(ev.request_id) if ev.request_id is not None else None
+            if entry is None:
+                entry = SampleEntry(text="", iteration=ev.iteration)
+                self.samples.append(entry)
+            entry.text, entry.iteration, entry.val_loss = ev.text, ev.iteration, ev.val_loss
+            entry.temperature, entry.top_k, entry.seed = ev.temperature, ev.top_k, ev.seed
+            entry.prime, entry.word_share = ev.prime, ev.word_share
+            entry.request_id, entry.done = ev.request_id, True
+            return {"samples"}
+        if isinstance(ev, ProbeCompleted):
+            self.probe = ev
+            return {"probe"}
+        if isinstance(ev, CheckpointSaved):
+            self.last_checkpoint = ev
+            if ev.kind == "best":
+                self.best_checkpoint = ev.path
+            if self.state == "saving":
+                self.set_state(self._before_save or "training")
+            return {"header"}
+        if isinstance(ev, Paused):
+            self.iteration = max(self.iteration, ev.iteration)
+            if self.state != "stopping":
+                self.set_state("paused")
+            return {"header"}
+        if isinstance(ev, Resumed):
+            if self.state != "stopping":
+                self.set_state("training")
+            return {"header"}
+        if isinstance(ev, RunFinished):
+            self.finished = ev
+            self.state = "finished"
+            self.iteration = max(self.iteration, ev.iteration)
+            if ev.best_checkpoint:
+                self.best_checkpoint = ev.best_checkpoint
+            if ev.best_val_loss is not None and self.best is None:
+                self.best = (ev.iteration, ev.best_val_loss)
+            return {"header", "samples"}
+        if isinstance(ev, RunFailed):
+            self.failed = ev
+            self.state = "failed"
+            return {"header"}
+        return set()
+
+    def mark_saving(self) -> None:
+        """The UI asked for a checkpoint; the header says so until CheckpointSaved comes."""
+        if self.state in ("training", "paused", "evaluating"):
+            self._before_save = self.state
+            self.set_state("saving")
+
+    def find_request(self, request_id: int | None) -> SampleEntry | None:
+        if request_id is None:
+            return None
+        for entry in reversed(self.samples):
+            if entry.request_id == request_id:
+                return entry
+        return None
