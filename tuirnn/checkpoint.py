@@ -68,7 +68,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         elif isinstance(e, pickle.UnpicklingError) or "Weights only" in text:
             reason = "not a PyTorch checkpoint"
         else:
-            reason = text.strip().splitlines()[0][:160] if text.strip() else type(e).__name__
+            reason = "the file is truncated or damaged"
         raise UserError(f"checkpoint {str(p)!r} cannot be read ({reason}); "
                         "it is damaged or not a tuirnn checkpoint: use another file, e.g. checkpoints/last.pt") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
