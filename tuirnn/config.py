@@ -122,6 +122,11 @@ def _coerce(key: str, annotation: str, value: Any) -> Any:
     elif base == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif base == "str":
         if isinstance(value, str):
             return value
