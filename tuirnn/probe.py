@@ -7,15 +7,14 @@ For each character t (the state *after* reading text[t]) we keep
   top_ids / top_probs: (T, k) the model's k best guesses for text[t + 1].
 
 The finder lives in `tuirnn.finder`. Nothing here imports a UI library: this runs on the
-training thread between steps, or on CPU from a checkpoint.
+training thread between steps, or on CPU from a checkpoint. torch is imported inside the
+functions that run the model, so the UI can decode a ProbeResult without loading torch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from torch import nn
 
 from .errors import UserError
 from .events import ProbeCompleted
@@ -100,8 +99,9 @@ def describe_chars(chars: str) -> str:
     return " ".join(repr(ch) for ch in chars)
 
 
-def encode(text: str, vocab: str, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(T,) long ids; every char must be in vocab (use split_known first)."""
+def encode(text: str, vocab: str, device="cpu"):
+    """(T,) long ids tensor; every char must be in vocab (use split_known first)."""
+    import torch
     index = {ch: i for i, ch in enumerate(vocab)}
     try:
         ids = [index[ch] for ch in text]
@@ -110,8 +110,7 @@ def encode(text: str, vocab: str, device: torch.device | str = "cpu") -> torch.T
     return torch.tensor(ids, dtype=torch.long, device=device)
 
 
-def lstm_cell_sequence(layer: nn.LSTM, x: torch.Tensor, h_seq: torch.Tensor,
-                       c0: torch.Tensor | None = None) -> torch.Tensor:
+def lstm_cell_sequence(layer, x, h_seq, c0=None):
     """The cell states c_t (T, H) of a single-layer LSTM, re-derived from its weights.
 
     x: (T, I) the layer's input; h_seq: (T, H) its output as nn.LSTM computed it. Because the
@@ -119,6 +118,7 @@ def lstm_cell_sequence(layer: nn.LSTM, x: torch.Tensor, h_seq: torch.Tensor,
         gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (order i, f, g, o)
     and only the elementwise recurrence c_t = f_t * c_{t-1} + i_t * g_t needs a loop.
     """
+    import torch
     T, H = h_seq.shape
     h_prev = torch.cat([h_seq.new_zeros(1, H), h_seq[:-1]])          # (T, H): h_{t-1}, h_{-1}=0
     gates = torch.addmm(layer.bias_ih_l0 + layer.bias_hh_l0, x, layer.weight_ih_l0.t())
@@ -135,22 +135,23 @@ def lstm_cell_sequence(layer: nn.LSTM, x: torch.Tensor, h_seq: torch.Tensor,
     return c
 
 
-@torch.no_grad()
-def probe_ids(model, ids: torch.Tensor):
+def probe_ids(model, ids):
     """ids: (T,) on the model's device -> (logits (T, V), final state, hs, cs).
 
     hs: list of (T, H) per layer; cs: list of (T, H) raw cell states (LSTM) or None.
     The model must be in eval mode (no dropout), as probe_text arranges.
     """
-    logits, state, hiddens = model(ids[None], return_hidden=True)
-    hs = [hid[0] for hid in hiddens]                                  # each (T, H)
-    cs = None
-    if model.cell == "lstm":
-        cs = []
-        x = model.embed(ids)                                          # (T, E) layer 0's input
-        for i, layer in enumerate(model.layers):
-            cs.append(lstm_cell_sequence(layer, x, hs[i]))
-            x = hs[i]                                                 # eval: dropout is identity
+    import torch
+    with torch.no_grad():
+        logits, state, hiddens = model(ids[None], return_hidden=True)
+        hs = [hid[0] for hid in hiddens]                              # each (T, H)
+        cs = None
+        if model.cell == "lstm":
+            cs = []
+            x = model.embed(ids)                                      # (T, E) layer 0's input
+            for i, layer in enumerate(model.layers):
+                cs.append(lstm_cell_sequence(layer, x, hs[i]))
+                x = hs[i]                                             # eval: dropout is identity
     return logits[0], state, hs, cs
 
 
@@ -168,6 +169,7 @@ def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") 
         return ProbeResult(kept, vocab, model.cell, empty, empty.copy() if model.cell == "lstm"
                            else None, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32),
                            dropped)
+    import torch
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -30,15 +30,22 @@ def scale_step(value: float) -> int:
 
 
 def activation_style(value: float, no_color: bool = False) -> Style:
+    return _STYLES[no_color][scale_step(value)]
+
+
+def _activation_style(step: int, no_color: bool) -> Style:
     """Background by activation; with NO_COLOR, attributes stand in for the colour:
     strong positive reverse+bold, weak positive bold, weak negative dim, strong negative
     underline."""
-    step = scale_step(value)
     if no_color:
         return {0: Style(underline=True), 1: Style(underline=True), 2: Style(dim=True),
                 8: Style(bold=True), 9: Style(reverse=True, bold=True),
                 10: Style(reverse=True, bold=True)}.get(step, Style())
     return Style(bgcolor=SCALE[step], color="#ffffff" if step in DARK_STEPS else "#000000")
+
+
+_STYLES = {flag: [_activation_style(step, flag) for step in range(len(SCALE))]
+           for flag in (False, True)}
 
 
 def probability_style(p: float, no_color: bool = False) -> Style:
@@ -94,6 +101,26 @@ def line_of(lines: list[tuple[int, int]], t: int) -> int:
     return lo
 
 
+def cell_offset(text: str, start: int, t: int) -> int:
+    """Screen column of character t on the line starting at `start`."""
+    return sum(glyph_width(ch) for ch in text[start:t])
+
+
+def char_at_cell(text: str, start: int, end: int, column: int) -> int:
+    """The character of line [start, end) covering `column` (the last one if it is short)."""
+    used = 0
+    for t in range(start, end):
+        used += glyph_width(text[t])
+        if used > column:
+            return t
+    return max(start, end - 1)
+
+
+def describe(chars: str) -> str:
+    """Characters listed for a message: 'é' '\\t'."""
+    return " ".join(repr(ch) for ch in chars)
+
+
 def render_line(text: str, start: int, end: int, values, cursor: int | None = None,
                 no_color: bool = False) -> Text:
     """text[start:end] with each glyph's background coloured by values[t] (any indexable)."""
@@ -137,11 +164,12 @@ def render_prediction_strip(ids, probs, vocab: str, no_color: bool = False) -> T
     return out
 
 
-def render_scale_legend(no_color: bool = False) -> Text:
-    """-1 ▕colours▏ +1, one cell per step."""
+def render_scale_legend(no_color: bool = False, cells: int = 2) -> Text:
+    """-1 [the colour steps] +1, `cells` cells per step."""
     out = Text("-1 ", end="")
     for step in range(len(SCALE)):
-        out.append("  ", activation_style(step / 5 - 1.0, no_color))
+        out.append(" " * cells if not no_color else "░▒▓"[min(2, abs(step - 5) // 2)]
+                   * cells, activation_style(step / 5 - 1.0, no_color))
     out.append(" +1")
     return out
 

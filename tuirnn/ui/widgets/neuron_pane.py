@@ -1,0 +1,297 @@
+"""The neuron pane: text coloured by one hidden unit, the model's guesses under the cursor.
+
+Attributes down: the monitor sets `probe` (a ProbeCompleted) and `latest_sample` (newest
+sample text). Messages up: `ProbeRequested(text, source)` when the user picks other text;
+`probe_source()` tells the monitor what to re-probe after every eval. The selected layer,
+unit and kind survive new probes, so you watch one unit form while the model trains.
+Only the visible lines are drawn, from the decoded probe kept here, so switching units or
+layers costs a few milliseconds.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ...events import ProbeCompleted
+from ...finder import UnitScore
+from ...probe import KIND_LABELS, ProbeResult
+from .. import neuron_render as R
+from .neuron_finder import NeuronFinder
+from .neuron_prompt import NeuronPrompt
+
+MAX_CHARS = 2000         # text sent to the probe (a 3x512 LSTM probes 2,000 chars in < 1 s)
+
+
+class NeuronPane(Widget, can_focus=True):
+    DEFAULT_CSS = """
+    NeuronPane { height: 1fr; padding: 0 1; }
+    NeuronPane:focus { background-tint: $foreground 3%; }
+    """
+    BINDINGS = [
+        Binding("n", "unit(1)", "Unit+"),
+        Binding("p", "unit(-1)", "Unit-"),
+        Binding("plus,greater_than_sign", "layer(1)", "Layer+"),
+        Binding("minus,less_than_sign", "layer(-1)", "Layer-", show=False),
+        Binding("g", "goto_unit", "Go to unit"),
+        Binding("x", "toggle_kind", "tanh(c)/h"),
+        Binding("slash,f", "find", "Find"),
+        Binding("r", "toggle_predictions", "Guesses"),
+        Binding("t", "type_text", "Type text"),
+        Binding("m", "use_sample", "Sample", show=False),
+        Binding("o", "open_file", "Open file", show=False),
+        Binding("v", "use_val", "Val text", show=False),
+        Binding("left", "cursor(-1)", "Left", show=False),
+        Binding("right", "cursor(1)", "Right", show=False),
+        Binding("up", "cursor_line(-1)", "Up", show=False),
+        Binding("down", "cursor_line(1)", "Down", show=False),
+        Binding("pageup", "cursor_page(-1)", "Page up", show=False),
+        Binding("pagedown", "cursor_page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "Start", show=False),
+        Binding("end", "cursor_to(-1)", "End", show=False),
+    ]
+
+    probe: reactive[ProbeCompleted | None] = reactive(None, always_update=True)
+
+    class ProbeRequested(Message):
+        """Probe this text (None: the validation slice); source: val | sample | typed | file."""
+
+        def __init__(self, text: str | None, source: str) -> None:
+            super().__init__()
+            self.text, self.source = text, source
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.result: ProbeResult | None = None
+        self.latest_sample: str | None = None       # set by the monitor
+        self.layer_index, self.unit, self.kind = 0, 0, "c"   # the unit shown; kind c = tanh(c)
+        self.cursor = 0
+        self.show_predictions = False
+        self.top_line = 0                            # first wrapped line on screen
+        self.message = ""                            # one-line note (errors, what happened)
+        self._source: tuple[str | None, str] = (None, "val")
+        self._wrapped: tuple[str, int, list] | None = None
+
+    # --- attributes down / messages up ----------------------------------------------------
+    def probe_source(self) -> tuple[str | None, str]:
+        """(text, source) to probe next; text None means the validation slice."""
+        return self._source
+
+    def watch_probe(self, event: ProbeCompleted | None) -> None:
+        old_text = self.result.text if self.result else None
+        self.result = None if event is None else ProbeResult.from_event(event)
+        if self.result is not None:
+            self.layer_index = min(self.layer_index, self.result.num_layers - 1)
+            self.unit = min(self.unit, self.result.hidden_size - 1)
+            if self.result.text != old_text:
+                self.cursor, self.top_line = 0, 0
+            self.cursor = min(self.cursor, max(0, len(self.result.text) - 1))
+            self.message = (f"left out (not in vocabulary): {R.describe(self.result.dropped)}"
+                            if self.result.dropped else "")
+        self.refresh()
+
+    def request(self, text: str | None, source: str) -> None:
+        if text is not None:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_CHARS]
+            if not text:
+                self.note("nothing to probe: the text is empty")
+                return
+        self._source = (text, source)
+        self.note(f"probing {source} text…")
+        self.post_message(self.ProbeRequested(text, source))
+
+    def note(self, message: str) -> None:
+        self.message = message
+        self.refresh()
+
+    # --- what is shown --------------------------------------------------------------------
+    @property
+    def effective_kind(self) -> str:
+        return "c" if self.kind == "c" and self.result and self.result.c is not None else "h"
+
+    def values(self):
+        """(T,) the selected unit's activation per character."""
+        return self.result.unit(self.effective_kind, self.layer_index, self.unit)
+
+    def lines(self, width: int) -> list[tuple[int, int]]:
+        key = (self.result.text, width)
+        if self._wrapped is None or self._wrapped[:2] != key:
+            self._wrapped = (*key, R.wrap(self.result.text, width))
+        return self._wrapped[2]
+
+    def rows_per_line(self) -> int:
+        return 2 if self.show_predictions else 1
+
+    def visible_line_count(self) -> int:
+        return max(1, (self.content_size.height - 2) // self.rows_per_line())
+
+    def render(self) -> Text:
+        no_color = "NO_COLOR" in os.environ or getattr(self.app, "no_color", False)
+        width = max(8, self.content_size.width)
+        if self.result is None:
+            return Text.assemble(("Neurons", "bold"), "\nWaiting for the first probe (after the "
+                                 "first eval). v: validation text, m: newest sample, t: type "
+                                 "or paste text, o: open a file.\n", self.message)
+        r = self.result
+        header = Text.assemble(
+            ("layer ", "dim"), f"{self.layer_index}/{r.num_layers - 1}", ("  unit ", "dim"),
+            f"{self.unit}/{r.hidden_size - 1}", "  ", (KIND_LABELS[self.effective_kind], "bold"),
+            ("  iter ", "dim"), str(r.iteration), "  ", f"{r.source} {len(r.text)} chars",
+            "  ", R.render_scale_legend(no_color, cells=1), end="")
+        rows = [header]
+        if not r.text:
+            rows.append(Text("(no text: every character was outside the vocabulary)"))
+            return self.stack(rows + [Text(self.message)])
+        lines = self.lines(width)
+        cur_line = R.line_of(lines, self.cursor)
+        shown = self.visible_line_count()
+        self.top_line = min(max(self.top_line, cur_line - shown + 1), cur_line)
+        values = self.values()
+        for start, end in lines[self.top_line:self.top_line + shown]:
+            rows.append(R.render_line(r.text, start, end, values, self.cursor, no_color))
+            if self.show_predictions:
+                rows.append(R.render_prediction_row(r.text, start, end, r.top_ids, r.top_probs,
+                                                    r.vocab, no_color))
+        rows += [Text("")] * (1 + shown * self.rows_per_line() - len(rows))
+        rows.append(self.cursor_line(no_color))
+        return self.stack(rows)
+
+    @staticmethod
+    def stack(rows: list[Text]) -> Text:
+        """One Text of the rows, each cropped to the pane (never wrapped: row = screen line)."""
+        return Text("\n", no_wrap=True, overflow="crop").join(rows)
+
+    def cursor_line(self, no_color: bool) -> Text:
+        r, t = self.result, self.cursor
+        value = float(self.values()[t])
+        out = Text.assemble(("char ", "dim"), f"{t} ", (R.glyph(r.text[t]), "bold"), " = ",
+                            (f"{value:+.3f}", R.activation_style(value, no_color)),
+                            ("  next: ", "dim"), no_wrap=True, overflow="ellipsis", end="")
+        out.append_text(R.render_prediction_strip(r.top_ids[t], r.top_probs[t], r.vocab,
+                                                  no_color))
+        if self.message:
+            out.append(f"  {self.message}", "italic")
+        return out
+
+    # --- keys -------------------------------------------------------------------------------
+    def action_unit(self, step: int) -> None:
+        if self.result:
+            self.unit = (self.unit + step) % self.result.hidden_size
+            self.refresh()
+
+    def action_layer(self, step: int) -> None:
+        if self.result:
+            self.layer_index = (self.layer_index + step) % self.result.num_layers
+            self.refresh()
+
+    def select(self, layer: int, unit: int, kind: str | None = None) -> None:
+        self.layer_index, self.unit = layer, unit
+        self.kind = kind or self.kind
+        self.refresh()
+
+    def action_toggle_kind(self) -> None:
+        if self.result is not None and self.result.c is None:
+            self.note("GRU/RNN layers have only h")
+            return
+        self.kind = "h" if self.kind == "c" else "c"
+        self.refresh()
+
+    def action_toggle_predictions(self) -> None:
+        self.show_predictions = not self.show_predictions
+        self.refresh()
+
+    def move_cursor(self, t: int) -> None:
+        if self.result and self.result.text:
+            self.cursor = max(0, min(len(self.result.text) - 1, t))
+            self.refresh()
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(self.cursor + step)
+
+    def action_cursor_to(self, t: int) -> None:
+        self.move_cursor(t if t >= 0 else len(self.result.text) - 1 if self.result else 0)
+
+    def action_cursor_line(self, step: int) -> None:
+        if not (self.result and self.result.text):
+            return
+        lines = self.lines(max(8, self.content_size.width))
+        i = R.line_of(lines, self.cursor)
+        j = max(0, min(len(lines) - 1, i + step))
+        column = R.cell_offset(self.result.text, lines[i][0], self.cursor)
+        self.move_cursor(R.char_at_cell(self.result.text, *lines[j], column))
+
+    def action_cursor_page(self, step: int) -> None:
+        self.action_cursor_line(step * self.visible_line_count())
+
+    def action_goto_unit(self) -> None:
+        if self.result is None:
+            return
+        r = self.result
+        self.app.push_screen(NeuronPrompt(
+            f"Go to unit (0-{r.hidden_size - 1}) or LAYER:UNIT (layers 0-{r.num_layers - 1})",
+            value=f"{self.layer_index}:{self.unit}"), self._goto)
+
+    def _goto(self, answer: str | None) -> None:
+        if not answer or self.result is None:
+            return
+        r = self.result
+        try:
+            layer, _, unit = answer.strip().rpartition(":")
+            layer_n = int(layer) if layer else self.layer_index
+            unit_n = int(unit)
+        except ValueError:
+            self.note(f"not a unit: {answer!r} (try 37 or 1:37)")
+            return
+        if not (0 <= layer_n < r.num_layers and 0 <= unit_n < r.hidden_size):
+            self.note(f"{layer_n}:{unit_n} is out of range: layers 0-{r.num_layers - 1}, "
+                      f"units 0-{r.hidden_size - 1}")
+            return
+        self.message = ""
+        self.select(layer_n, unit_n)
+
+    def action_find(self) -> None:
+        if self.result is not None and self.result.text:
+            self.app.push_screen(NeuronFinder(self.result), self._found)
+
+    def _found(self, score: UnitScore | None) -> None:
+        if score is not None:
+            self.message = f"r = {score.corr:+.3f}"
+            self.select(score.layer, score.unit, score.kind)
+
+    def action_type_text(self) -> None:
+        typed = self._source[0] if self._source[1] == "typed" else ""
+        self.app.push_screen(NeuronPrompt(
+            "Text to probe (type or paste; Ctrl+S probes, Esc cancels)", multiline=True,
+            value=typed or "", hint=f"up to {MAX_CHARS} characters; characters the model "
+            "never saw are left out"), lambda text: text and self.request(text, "typed"))
+
+    def action_open_file(self) -> None:
+        self.app.push_screen(NeuronPrompt("File to probe (UTF-8 text; path, then Enter)",
+                                          hint=f"its first {MAX_CHARS} characters are used"),
+                             self._open)
+
+    def _open(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            with open(Path(path.strip()).expanduser(), encoding="utf-8-sig") as f:
+                text = f.read(MAX_CHARS)
+        except (OSError, UnicodeDecodeError) as e:
+            self.note(f"cannot read {path.strip()}: {getattr(e, 'strerror', None) or e}")
+            return
+        self.request(text, "file")
+
+    def action_use_sample(self) -> None:
+        if not self.latest_sample:
+            self.note("no sample yet: one is drawn at every eval")
+            return
+        self.request(self.latest_sample, "sample")
+
+    def action_use_val(self) -> None:
+        self.request(None, "val")
