@@ -143,6 +143,8 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
     plot_w, plot_h = max(1, width - label_w), max(1, height - 1)
     n = len(raw)
     vals = [v for v in val if math.isfinite(v[1])]
+    if height < 3 or width < label_w + 4:      # no room for a chart: keep the shape, blank
+        return [Text(" " * max(0, width)) for _ in range(max(0, height))]
     if n == 0 and not vals:
         lines = [Text(" " * width) for _ in range(height)]
         if height:
@@ -258,7 +260,7 @@ def header_lines(st, width: int) -> list[Text]:
     epochs_total = run.max_iters / max(1, run.iters_per_epoch)
     eta = None if st.over else eta_seconds(st.iteration, run.max_iters, st.steps_per_sec)
     head = f"iter {st.iteration}/{run.max_iters} "
-    tail = (f" {100 * st.iteration / total:3.0f}% · ep {st.epoch:.2f}/{epochs_total:.4g}"
+    tail = (f" {100 * st.iteration / total:3.0f}% · ep {st.epoch:.2f}/{epochs_total:.2f}"
             f" · {fmt_si(st.chars_per_sec)} ch/s · ETA {fmt_duration(eta)} · lr {fmt_lr(st.lr)}")
     bar_w = max(6, width - len(head) - len(tail))
     l2 = Text.assemble(head, (progress_bar(st.iteration / total, bar_w), "green"), tail)

@@ -52,19 +52,19 @@ class SampleDialog(ModalScreen[dict | None]):
             yield Label("Sample now", id="sample-dialog-title")
             with Grid(id="sample-form"):
                 yield Label("prime")
-                yield Input(d["prime"], placeholder="text to start from (\\n = newline)", id="prime")
+                yield Input(d["prime"], placeholder="text to start from (\\n = newline)", id="prime", compact=True)
                 yield Label("temperature")
-                yield Input(d["temperature"], type="number", id="temperature")
+                yield Input(d["temperature"], type="number", id="temperature", compact=True)
                 yield Label("length")
-                yield Input(d["length"], type="integer", id="length")
+                yield Input(d["length"], type="integer", id="length", compact=True)
                 yield Label("top-k")
-                yield Input(d["top_k"], type="integer", id="top_k")
+                yield Input(d["top_k"], type="integer", id="top_k", compact=True)
                 yield Label("seed")
-                yield Input(d["seed"], placeholder="random", type="integer", id="seed")
+                yield Input(d["seed"], placeholder="random", type="integer", id="seed", compact=True)
             yield Static("", id="sample-error")
             with Horizontal(id="sample-buttons"):
-                yield Button("Generate", variant="primary", id="generate")
-                yield Button("Cancel", id="cancel")
+                yield Button("Generate", variant="primary", id="generate", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#prime", Input).focus()

@@ -1,0 +1,276 @@
+"""Pilot tests of the monitor, driven by a fake event stream (no torch, no trainer thread)."""
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, TabbedContent
+
+from tuirnn.control import ProbeRequest, SampleRequest, SaveRequest
+from tuirnn.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFailed,
+                           RunFinished, SampleChunkGenerated, SampleGenerated)
+from tuirnn.ui.app import make_app
+from tuirnn.ui.messages import RunExited
+from tuirnn.ui.monitor import NeuronPane
+from tuirnn.ui.widgets.help_screen import HelpScreen
+from tuirnn.ui.widgets.loss_chart import LossChart
+from tuirnn.ui.widgets.sample_dialog import SampleDialog, parse_sample_form
+from tuirnn.ui.widgets.samples_panel import SamplesPanel
+from ui_fakes import VOCAB, fake_run, sync
+
+SIZE = (100, 30)
+
+
+def screen_text(app) -> str:
+    """Everything the widgets would show, as plain text (header, chart, samples)."""
+    from tuirnn.ui.render import header_lines
+    parts = [line.plain for line in header_lines(app.run_state, 100)]
+    for panel in app.monitor.query(SamplesPanel):
+        parts.append(str(panel.query_one("#sample-title").render()))
+        parts.append(str(panel.query_one("#sample-text").render()))
+    parts.append(str(app.monitor.query_one("#banner").render()))
+    return "\n".join(parts)
+
+
+def requests(control) -> list:
+    """Requests sent, less the re-probes the neuron pane gets at every eval."""
+    return [r for r in control.take() if not isinstance(r, ProbeRequest)]
+
+
+@sync
+async def test_header_chart_and_samples_show_the_run():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "TRAINING" in text and "tiny-demo" in text and "LSTM 2×128" in text
+        assert "iter 500/2000" in text and "sample 2/2" in text and "words 67%" in text
+        assert "世界" in text
+        chart = app.monitor.query_one(LossChart)
+        assert "linear" in chart.border_title
+        assert any(0x2800 < ord(c) <= 0x28FF for c in chart.render().plain)
+
+
+@sync
+async def test_bad_keys_before_the_run_starts_do_not_crash():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("space", "s", "c", "left_square_bracket", "right_square_bracket", "l",
+                    "2", "3", "1"):
+            await pilot.press(key)
+        assert not isinstance(app.screen, SampleDialog)
+        assert requests(app.control) == []
+        assert "STARTING" in screen_text(app)
+
+
+@sync
+async def test_pause_and_resume():
+    app = make_app(events=fake_run(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        assert app.control.paused and app.run_state.state == "pausing"
+        app.feed(Paused(iteration=50))
+        assert "PAUSED" in screen_text(app)
+        await pilot.press("space")
+        assert not app.control.paused and app.run_state.state == "resuming"
+        app.feed(Resumed(iteration=50))
+        assert "TRAINING" in screen_text(app)
+
+
+@sync
+async def test_sample_dialog_requests_and_streams_a_sample():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "s")
+        assert isinstance(app.screen, SampleDialog)
+        assert app.screen.query_one("#length", Input).value == "300"   # from the run's config
+        await pilot.press(*"The ")
+        await pilot.press("enter")
+        assert not isinstance(app.screen, SampleDialog)
+        sent = [r for r in requests(app.control) if isinstance(r, SampleRequest)]
+        assert len(sent) == 1 and sent[0].prime == "The " and sent[0].length == 300
+        rid = sent[0].request_id
+        assert "generating" in screen_text(app)
+        app.feed(SampleChunkGenerated(request_id=rid, text="The "),
+                 SampleChunkGenerated(request_id=rid, text="war 世界"))
+        assert "The war 世界" in screen_text(app)
+        app.feed(SampleGenerated(iteration=500, text="The war 世界 and peace", prime="The ",
+                                 temperature=0.8, top_k=0, seed=3, val_loss=1.9, word_share=0.75,
+                                 request_id=rid))
+        text = screen_text(app)
+        assert "generating" not in text and "sample 3/3" in text and "requested" in text
+        assert len(app.run_state.samples) == 3
+
+
+@sync
+async def test_sample_dialog_rejects_bad_values_and_cancels():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        dialog = app.screen
+        dialog.query_one("#temperature", Input).value = "0"
+        await pilot.press("enter")
+        assert app.screen is dialog
+        assert "temperature" in str(dialog.query_one("#sample-error").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SampleDialog)
+        assert requests(app.control) == []
+
+
+def test_parse_sample_form():
+    ok, err = parse_sample_form({"prime": "ab\\n", "temperature": "1.2", "length": "50",
+                                 "top_k": "5", "seed": "7"}, VOCAB)
+    assert err == "" and ok == {"prime": "ab\n", "temperature": 1.2, "length": 50, "top_k": 5, "seed": 7}
+    assert parse_sample_form({"prime": "€"}, VOCAB)[1].startswith("prime has characters")
+    assert parse_sample_form({"length": "x"}, VOCAB)[0] is None
+    assert parse_sample_form({"top_k": "-1"}, VOCAB)[0] is None
+    assert parse_sample_form({}, None)[0]["seed"] is None
+
+
+@sync
+async def test_save_now():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        assert any(isinstance(r, SaveRequest) for r in requests(app.control))
+        assert app.run_state.state == "saving"
+        app.feed(CheckpointSaved(iteration=500, path="/tmp/x/checkpoints/last.pt", kind="manual",
+                                 val_loss=None))
+        assert app.run_state.state == "training"
+        assert "saved last.pt @500" in screen_text(app)
+
+
+@sync
+async def test_older_newer_samples_and_tabs():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.monitor.query_one(TabbedContent)
+        await pilot.press("left_square_bracket")
+        assert tabs.active == "samples"
+        history = app.monitor.query_one("#history", SamplesPanel)
+        assert history.current == 0
+        await pilot.press("left_square_bracket")          # already the oldest: a bell, no crash
+        assert history.current == 0
+        await pilot.press("right_square_bracket")
+        assert history.current == 1 and history.index is None   # follows the newest again
+        for key, tab in (("3", "neurons"), ("1", "training"), ("2", "samples")):
+            await pilot.press(key)
+            assert tabs.active == tab
+
+
+@sync
+async def test_log_toggle_and_help():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.monitor.query_one(LossChart)
+        await pilot.press("l")
+        assert chart.log and "log" in chart.border_title
+        await pilot.press("l")
+        assert not chart.log
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+@sync
+async def test_command_palette_lists_the_monitor_commands():
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Pause / resume training", "Sample now", "Save checkpoint now",
+                      "Toggle log scale", "Stop and quit"):
+            assert title in titles
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@sync
+async def test_quit_stops_the_trainer_and_waits_for_it(key):
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE) as pilot:
+        app.training_alive = True            # as if a trainer thread were running
+        await pilot.press(key)
+        assert app.control.stopped and app.run_state.state == "stopping"
+        assert app.is_running                # waits for the save
+        app.feed(RunFinished(iteration=30, reason="stopped", best_val_loss=None,
+                             best_checkpoint=None))
+        app.post_message(RunExited())
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@sync
+async def test_second_quit_leaves_at_once():
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE) as pilot:
+        app.training_alive = True
+        await pilot.press("q", "q")
+        await pilot.pause()
+    assert app.control.stopped
+
+
+@sync
+async def test_finished_run_stays_open_and_refuses_work():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        app.feed(RunFinished(iteration=500, reason="max_iters", best_val_loss=1.61,
+                             best_checkpoint="/tmp/runs/tiny-demo/checkpoints/best.pt"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "FINISHED" in text and "best.pt" in text and "1.610" in text
+        await pilot.press("space", "s", "c")
+        assert not isinstance(app.screen, SampleDialog)
+        assert requests(app.control) == [] and not app.control.paused
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+@sync
+async def test_failure_is_shown_and_exit_status_is_1():
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE) as pilot:
+        app.feed(RunFailed(iteration=30, error="RuntimeError: boom", traceback="Traceback...\n"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "FAILED" in text and "RuntimeError: boom" in text and "/tmp/runs/tiny-demo" in text
+        assert app.exit_status() == 1
+        await pilot.press("q")
+
+
+@pytest.mark.skipif(NeuronPane is None, reason="the neuron pane is not available")
+@sync
+async def test_neuron_pane_gets_probes_and_is_reprobed_at_every_eval():
+    from tuirnn.events import ProbeCompleted
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE) as pilot:
+        app.control.take()
+        app.feed(EvalCompleted(iteration=30, epoch=0.1, val_loss=2.0, best_val_loss=2.0, is_best=True))
+        assert any(isinstance(r, ProbeRequest) for r in app.control.take())
+        probe = ProbeCompleted(iteration=30, text="ab", cell="lstm", num_layers=1, hidden_size=1,
+                               k=1, h=b"\0" * 8, c=b"\0" * 8, top_ids=b"\0" * 8,
+                               top_probs=b"\0" * 8, vocab="ab")
+        app.feed(probe)
+        assert app.monitor.neuron_pane.probe is probe
+        await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50), (60, 16)])
+@sync
+async def test_sizes_and_resize(size):
+    app = make_app(events=fake_run())
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        assert app.monitor.query_one(LossChart).content_size.width > 0
+
+
+@sync
+async def test_no_color(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        assert "TRAINING" in screen_text(app)
+        assert "tiny-demo" in app.export_screenshot()

@@ -1,0 +1,131 @@
+"""The monitor's pure functions, without an app."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tuirnn.events import StepsCompleted
+from tuirnn.ui import render
+from tuirnn.ui.messages import EventInbox, merge_steps
+from tuirnn.ui.state import RunState
+from ui_fakes import fake_run
+
+
+def test_numbers():
+    assert render.fmt_si(215_000) == "215.0k"
+    assert render.fmt_si(2_500_000) == "2.5M"
+    assert render.fmt_si(12) == "12"
+    assert render.fmt_duration(59) == "59s"
+    assert render.fmt_duration(125) == "2m05s"
+    assert render.fmt_duration(7384) == "2h03m"
+    assert render.fmt_duration(200_000) == "2d07h"
+    assert render.fmt_duration(None) == "–"
+    assert render.fmt_share(0.4321) == "43%"
+    assert render.fmt_loss(float("nan")) == "–"
+    assert render.eta_seconds(100, 300, 10.0) == 20.0
+    assert render.eta_seconds(100, 300, 0.0) is None
+
+
+def test_progress_bar():
+    assert render.progress_bar(0.5, 4) == "██  "
+    assert render.progress_bar(0.0, 3) == "   "
+    assert render.progress_bar(1.5, 3) == "███"
+    assert len(render.progress_bar(0.37, 17)) == 17
+
+
+def test_text_helpers():
+    assert render.cell_width("ab世界") == 6
+    assert render.visible_text("a\x00b\nc\td") == "a·b\nc\td"
+
+
+def test_bin_means_averages_into_columns():
+    y = np.arange(100, dtype=float)
+    cols = render.bin_means(y, 10)
+    assert len(cols) == 10
+    assert cols[0] == np.mean(np.arange(10))
+    assert len(render.bin_means(y[:5], 10)) == 5      # fewer points: one per column
+    assert len(render.bin_means(np.zeros(0), 10)) == 0
+
+
+def test_ema_follows_a_constant():
+    assert render.ema([2.0] * 5) == [2.0] * 5
+
+
+def _chart(n, log=False, width=60, height=12):
+    y = np.exp(-np.linspace(0, 3, n)) * 3 + 1
+    return render.braille_chart(y, y, [(n // 2, 1.5)], (n, 1.05), width, height, log=log)
+
+
+def test_chart_shape_and_marks():
+    lines = _chart(1000)
+    assert len(lines) == 12
+    assert all(len(line.plain) <= 60 for line in lines)
+    text = "\n".join(line.plain for line in lines)
+    assert "★" in text and "•" in text
+    assert any(0x2800 <= ord(ch) <= 0x28FF for ch in text)
+    assert lines[-1].plain.strip().endswith("1000")
+    # the curve goes down: its first dots are on a higher row than its last ones
+    rows = [i for i, line in enumerate(lines[:-1]) if any(0x2800 < ord(c) <= 0x28FF for c in line.plain[7:12])]
+    rows_end = [i for i, line in enumerate(lines[:-1]) if any(0x2800 < ord(c) <= 0x28FF for c in line.plain[-5:])]
+    assert min(rows) < max(rows_end)
+
+
+def test_chart_log_scale_and_edge_cases():
+    assert len(_chart(500, log=True)) == 12
+    assert len(_chart(1)) == 12                               # a single point
+    flat = render.braille_chart(np.ones(50), np.ones(50), [], None, 40, 6)
+    assert len(flat) == 6
+    empty = render.braille_chart(np.zeros(0), np.zeros(0), [], None, 40, 6)
+    assert "waiting" in "".join(line.plain for line in empty)
+    tiny = render.braille_chart(np.ones(5), np.ones(5), [], None, 3, 1)
+    assert len(tiny) == 1
+
+
+def test_chart_is_fast_on_long_runs():
+    y = np.random.default_rng(0).random(200_000) + 1
+    t = time.perf_counter()
+    render.braille_chart(y, y, [(i, 1.5) for i in range(1000, 200_000, 1000)], (5000, 1.2), 160, 40)
+    assert time.perf_counter() - t < 0.1
+
+
+def test_header_lines_fit_and_say_the_state():
+    st = RunState()
+    assert "WAITING" in "".join(line.plain for line in render.header_lines(st, 80)).upper()
+    for ev in fake_run():
+        st.apply(ev)
+    lines = render.header_lines(st, 80)
+    assert len(lines) == 3
+    assert "TRAINING" in lines[0].plain and "tiny-demo" in lines[0].plain
+    assert "LSTM 2×128" in lines[0].plain and "215.0k params" in lines[0].plain
+    assert "iter 500/2000" in lines[1].plain and "ETA" in lines[1].plain
+    assert "best" in lines[2].plain
+
+
+def test_state_folds_events():
+    st = RunState()
+    for ev in fake_run():
+        st.apply(ev)
+    assert len(st.losses) == 500 == len(st.smooth)
+    assert [it for it, _ in st.val] == [200, 400]
+    assert st.best[0] == 400
+    assert len(st.samples) == 2 and st.samples[-1].word_share is not None
+    assert st.best_checkpoint.endswith("best.pt")
+
+
+def test_inbox_merges_step_reports_and_posts_only_urgent_events():
+    posted = []
+    inbox = EventInbox(notify=lambda: posted.append(1))
+    a = StepsCompleted(10, 0.1, (1.0, 2.0), 1e-3, 100.0, 1.0)
+    b = StepsCompleted(20, 0.2, (3.0,), 1e-3, 200.0, 2.0)
+    inbox(a)
+    inbox(b)
+    assert posted == []
+    events = inbox.drain()
+    assert events == [merge_steps(a, b)]
+    assert events[0].losses == (1.0, 2.0, 3.0) and events[0].iteration == 20
+    evs = fake_run(2)
+    for ev in evs:
+        inbox(ev)
+    assert posted == [1]            # one wake-up however many urgent events are queued
+    assert len(inbox.drain()) == 2  # RunStarted + merged steps
