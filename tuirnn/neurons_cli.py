@@ -1,0 +1,186 @@
+"""`tuirnn neurons CHECKPOINT`: the neuron view without the monitor.
+
+Ranks units by how well they track a pattern (a rich table), prints a text coloured by one
+unit, or writes a self-contained HTML page of it to share.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .errors import UserError
+
+DESCRIPTION = """\
+Probe a trained model: which hidden units track quotes, brackets, line position...?
+
+With no --unit or --html, prints the finder's ranking (the built-in patterns, or --pattern).
+--unit LAYER:UNIT prints the text coloured by that unit (blue negative, red positive);
+--html OUT writes the same as a page (--unit, or else the best unit for --pattern / quotes).
+
+The text is --text FILE (characters the model never saw are left out, and listed), or else
+the start of the validation split of the training corpus named in the checkpoint's config
+when that file exists here, or else a sample the model writes itself (seed 0).
+Layers and units are counted from 0.
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("neurons", help="find interpretable units; colour text by one",
+                              description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", help="a .pt file, or a run folder (uses its best.pt)")
+    p.add_argument("--text", metavar="FILE", help="UTF-8 text to probe (default: see above)")
+    p.add_argument("--find", action="store_true",
+                   help="rank units for every built-in pattern (inside quotes, parentheses, "
+                        "brackets, position in line, start of word, after newline)")
+    p.add_argument("--pattern", metavar="REGEX",
+                   help="rank units by a regex: characters inside a match count as 1")
+    p.add_argument("--unit", metavar="LAYER:UNIT", help="colour the text by this unit, e.g. 2:37")
+    p.add_argument("--kind", choices=("c", "h"), default=None,
+                   help="LSTM: c = tanh(cell state) (default), h = hidden output")
+    p.add_argument("--html", metavar="OUT", help="write a self-contained HTML page")
+    p.add_argument("--guesses", action="store_true",
+                   help="with --unit: a row of the model's next-character guesses under each line")
+    p.add_argument("--top", type=int, default=None,
+                   help="units listed per pattern (10 for one pattern, 3 for all built-ins)")
+    p.add_argument("--length", "-n", type=int, default=2000, help="characters to probe (2000)")
+    p.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N | mps")
+    return p
+
+
+def parse_unit(spec: str, num_layers: int, hidden_size: int) -> tuple[int, int]:
+    layer, sep, unit = spec.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        layer_n, unit_n = int(layer), int(unit)
+    except ValueError:
+        raise UserError(f"--unit {spec!r} is not LAYER:UNIT; write e.g. --unit 0:37") from None
+    if not (0 <= layer_n < num_layers and 0 <= unit_n < hidden_size):
+        raise UserError(f"--unit {spec} is out of range: the model has layers 0-{num_layers - 1}"
+                        f" of units 0-{hidden_size - 1}")
+    return layer_n, unit_n
+
+
+def read_text_file(path: str, length: int) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise UserError(f"--text {path}: cannot read it ({e.strerror}); give a UTF-8 text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"--text {path} is not UTF-8 text; convert it or give another file")
+    return text.replace("\r\n", "\n").replace("\r", "\n")[:length]
+
+
+def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[str, str]:
+    """(text, where it came from): the validation split's start, else a seeded sample."""
+    data = ckpt.get("config", {}).get("data", {}) or {}
+    path = data.get("path")
+    if path and Path(path).is_file():
+        text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+        if data.get("normalize_newlines", True):
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        n_val = int(len(text) * float(data.get("val_frac", 0.05)))
+        start = len(text) - n_val if n_val >= min(length, 200) else 0
+        return text[start:start + length], f"{path} (validation split)"
+    from .sample import generate
+    text = "".join(generate(model, vocab, length, temperature=0.8, seed=0, device=device))
+    return text, "a sample from the model (seed 0)"
+
+
+def main(args) -> int:
+    from rich.console import Console
+
+    from . import finder
+    from .checkpoint import model_from_checkpoint
+    from .probe import KIND_LABELS, probe_text
+    from .train import pick_device
+
+    if args.length < 1:
+        raise UserError("--length must be at least 1")
+    if args.top is not None and args.top < 1:
+        raise UserError("--top must be at least 1")
+    if args.pattern is not None:
+        finder.regex_signal("", args.pattern)            # a bad regex fails before loading
+    device = pick_device(args.device)
+    model, vocab, ckpt = model_from_checkpoint(args.checkpoint, device)
+    unit = parse_unit(args.unit, model.num_layers, model.hidden_size) if args.unit else None
+    err = Console(stderr=True, highlight=False)
+    if args.text:
+        text, origin = read_text_file(args.text, args.length), args.text
+    else:
+        text, origin = default_text(model, vocab, ckpt, args.length, device)
+    result = probe_text(model, text, vocab)
+    if result.dropped:
+        err.print(f"note: left out characters the model never saw: "
+                  f"{' '.join(repr(c) for c in result.dropped)}", markup=False)
+    if len(result.text) < 2:
+        raise UserError(f"{origin} has fewer than 2 characters the model knows; give more text")
+    kind = args.kind or ("c" if result.c is not None else "h")
+    if kind == "c" and result.c is None:
+        raise UserError(f"--kind c needs an LSTM; this model is a {model.cell.upper()}: use --kind h")
+    out = Console(highlight=False)
+    iteration = ckpt.get("iteration", "?")
+    if args.find or (unit is None and not args.html):
+        patterns = [args.pattern] if args.pattern is not None else list(finder.HYPOTHESES)
+        if args.find and args.pattern is not None:
+            patterns = list(finder.HYPOTHESES) + [args.pattern]
+        top = args.top or (10 if len(patterns) == 1 else 3)
+        out.print(ranking_table(result, patterns, top, origin, iteration))
+    if unit is None and args.html:
+        best = finder.find_units(result, args.pattern or "quotes", top=1)
+        if not best:
+            raise UserError(f"{finder.pattern_label(args.pattern or 'quotes')} never changes in "
+                            "this text, so no unit can be ranked; give --unit LAYER:UNIT")
+        unit, kind = (best[0].layer, best[0].unit), best[0].kind
+    if unit is None:
+        return 0
+    layer, u = unit
+    values = result.unit(kind, layer, u)
+    title = f"layer {layer} unit {u} {KIND_LABELS[kind]}"
+    meta = (f"{Path(ckpt.get('path', args.checkpoint)).name}, iteration {iteration}, "
+            f"{model.cell.upper()} {model.num_layers}x{model.hidden_size}; text: {origin}, "
+            f"{len(result.text)} chars")
+    if args.html:
+        from .ui.neuron_render import render_html
+        page = render_html(result.text, values, title, meta,
+                           predictions=(result.top_ids, result.top_probs, vocab))
+        try:
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"--html {args.html}: cannot write it ({e.strerror})") from None
+        err.print(f"wrote {args.html}: {title}", markup=False)
+        return 0
+    from .ui.neuron_render import render_scale_legend, render_text
+    out.print(f"{title}   {meta}", markup=False, style="bold")
+    out.print(render_scale_legend())
+    predictions = (result.top_ids, result.top_probs, vocab) if args.guesses else None
+    for line in render_text(result.text, values, out.width, predictions=predictions):
+        out.print(line, soft_wrap=True)
+    return 0
+
+
+def ranking_table(result, patterns: list[str], top: int, origin: str, iteration):
+    from rich.table import Table
+
+    from . import finder
+    from .probe import KIND_LABELS
+
+    table = Table(title=f"Units that track each pattern (|Pearson r|), iteration {iteration}",
+                  caption=f"text: {origin}, {len(result.text)} chars; "
+                          "show one with --unit LAYER:UNIT")
+    for column in ("pattern", "rank", "layer:unit", "kind", "r"):
+        table.add_column(column, justify="right" if column in ("rank", "r") else "left")
+    for pattern in patterns:
+        scores = finder.find_units(result, pattern, top=top)
+        label = finder.pattern_label(pattern)
+        if not scores:
+            table.add_row(label, "-", "-", "-", "no variation in this text")
+        for rank, s in enumerate(scores, 1):
+            table.add_row(label if rank == 1 else "", str(rank), f"{s.layer}:{s.unit}",
+                          KIND_LABELS[s.kind], f"{s.corr:+.3f}")
+        table.add_section()
+    return table
+
