@@ -30,16 +30,16 @@ except Exception:  # pragma: no cover - a missing or broken pane must not stop t
 
 class MonitorScreen(Screen):
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause/Resume"),
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume training"),
         Binding("s", "sample", "Sample"),
         Binding("c", "save", "Save"),
         Binding("left_square_bracket", "older", "Older"),
         Binding("right_square_bracket", "newer", "Newer"),
-        Binding("l", "toggle_log", "Log scale"),
+        Binding("l", "toggle_log", "Log"),
         Binding("1", "tab('training')", "Training", show=False),
         Binding("2", "tab('samples')", "Samples", show=False),
         Binding("3", "tab('neurons')", "Neurons", show=False),
-        Binding("question_mark", "help", "Help"),
+        Binding("question_mark", "help", "Keys"),
     ]
 
     def __init__(self, state: RunState) -> None:
@@ -70,7 +70,7 @@ class MonitorScreen(Screen):
                 else:
                     yield Static("The neuron view is not available in this build.",
                                  id="neuron-placeholder")
-        yield Footer()
+        yield Footer(compact=True)
 
     # --- attributes down ------------------------------------------------------------------
     @property
