@@ -63,7 +63,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
             OSError, AttributeError, KeyError, IndexError, TypeError) as e:
         text = str(e)
-        if "Unsupported global" in text:
+        if "Unsupported global" in text or "unsupported GLOBAL" in text:
             reason = "it holds Python objects other than tensors and plain data, which are never loaded"
         elif isinstance(e, pickle.UnpicklingError) or "Weights only" in text:
             reason = "not a PyTorch checkpoint"
