@@ -103,13 +103,26 @@ class UnitScore:
     corr: float         # signed Pearson correlation with the pattern
 
 
-def correlations(acts: np.ndarray, signal: np.ndarray) -> np.ndarray:
-    """acts: (N, T) units x time, signal: (T,) -> (N,) Pearson r; 0 where either is constant."""
-    a = acts - acts.mean(axis=1, keepdims=True)
+def centered(result: ProbeResult, kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """All units as rows, mean removed: (N, T) with N = kinds x L x H, and each row's norm.
+
+    Cached on the result, so ranking a second pattern costs one matrix-vector product."""
+    key = ("centered", kinds)
+    if key not in result._flat:
+        L, T, H = result.h.shape
+        blocks = [(result.c if kind == "c" else result.h) for kind in kinds]  # each (L, T, H)
+        acts = np.concatenate([b.transpose(0, 2, 1).reshape(L * H, T) for b in blocks])
+        acts = acts - acts.mean(axis=1, keepdims=True)
+        result._flat[key] = (acts, np.sqrt(np.einsum("nt,nt->n", acts, acts)))
+    return result._flat[key]
+
+
+def correlations(acts: np.ndarray, norms: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """Centered acts (N, T) with row norms (N,), signal (T,) -> (N,) Pearson r; 0 where
+    either side is constant."""
     s = signal.astype(np.float32) - signal.mean()
-    denom = np.sqrt(np.einsum("nt,nt->n", a, a) * float(s @ s))
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a @ s) / denom
+        r = (acts @ s) / (norms * np.sqrt(float(s @ s)))
     return np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -120,9 +133,7 @@ def rank_units(result: ProbeResult, signal: np.ndarray, top: int = 10,
     L, T, H = result.h.shape
     if T < 2 or float(signal.std()) == 0.0:
         return []
-    blocks = [(result.c if kind == "c" else result.h) for kind in kinds]     # each (L, T, H)
-    acts = np.concatenate([b.transpose(0, 2, 1).reshape(L * H, T) for b in blocks])  # (N, T)
-    r = correlations(acts, signal)
+    r = correlations(*centered(result, kinds), signal)
     top = min(top, r.size)
     best = np.argpartition(-np.abs(r), top - 1)[:top]
     best = best[np.argsort(-np.abs(r[best]))]

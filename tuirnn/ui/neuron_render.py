@@ -123,13 +123,27 @@ def describe(chars: str) -> str:
 
 def render_line(text: str, start: int, end: int, values, cursor: int | None = None,
                 no_color: bool = False) -> Text:
-    """text[start:end] with each glyph's background coloured by values[t] (any indexable)."""
+    """text[start:end] with each glyph's background coloured by values[t] (any indexable).
+
+    Neighbours on the same colour step share one span: a redraw stays a few ms per screen."""
     out = Text(no_wrap=True, overflow="crop", end="")
+    styles = _STYLES[no_color]
+    run, run_step = [], None
     for t in range(start, end):
-        style = activation_style(float(values[t]), no_color)
+        step = scale_step(float(values[t]))
+        if t == cursor or step != run_step:
+            if run:
+                out.append("".join(run), styles[run_step])
+            run, run_step = [], step
         if t == cursor:
-            style += Style(reverse=not style.reverse, bold=True, underline=True)
-        out.append(glyph(text[t]), style)
+            style = styles[step]
+            out.append(glyph(text[t]), style + Style(reverse=not style.reverse, bold=True,
+                                                     underline=True))
+            run_step = None
+            continue
+        run.append(glyph(text[t]))
+    if run:
+        out.append("".join(run), styles[run_step])
     return out
 
 
@@ -146,10 +160,17 @@ def render_prediction_row(text: str, start: int, end: int, top_ids, top_probs, v
     """Under each character, the model's best guess for the *next* one, shaded by its
     probability; same cell widths as render_line so the two rows stay aligned."""
     out = Text(no_wrap=True, overflow="crop", end="")
+    styles = _STYLES[no_color]
+    run, run_step = [], None
     for t in range(start, end):
-        guess = glyph(vocab[int(top_ids[t][0])])
-        out.append(fit(guess, glyph_width(text[t])),
-                   probability_style(float(top_probs[t][0]), no_color))
+        step = scale_step(float(top_probs[t][0]))
+        if step != run_step and run:
+            out.append("".join(run), styles[run_step])
+            run = []
+        run_step = step
+        run.append(fit(glyph(vocab[int(top_ids[t][0])]), glyph_width(text[t])))
+    if run:
+        out.append("".join(run), styles[run_step])
     return out
 
 

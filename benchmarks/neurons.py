@@ -1,0 +1,106 @@
+"""Neuron view speed on this machine: probe, re-render on a unit/layer switch, finder.
+
+    python benchmarks/neurons.py [--hidden 512] [--layers 3] [--chars 2000] [--device cpu]
+
+Targets for a 3x512 LSTM and 2,000 characters on CPU: probe < 1 s, switching units or layers
+re-renders from the cached probe in < 50 ms, the finder over all units in < 1 s.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import torch
+from rich.console import Console
+
+from tuirnn.finder import HYPOTHESES, find_units
+from tuirnn.model import CharRNN
+from tuirnn.probe import ProbeResult, probe_text
+from tuirnn.ui import neuron_render as R
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    """Median seconds of `repeat` calls (after one warm-up call) and the last result."""
+    out = fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cell", default="lstm")
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--chars", type=int, default=2000)
+    ap.add_argument("--width", type=int, default=100, help="pane width in cells")
+    ap.add_argument("--rows", type=int, default=40, help="pane height in lines")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+
+    rng = random.Random(0)
+    words = "the of and to a in that was he his it with as had for she not but at on".split()
+    text = ""
+    while len(text) < args.chars:
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+        text += (f'"{line}," she said.\n' if rng.random() < 0.3 else f"{line} (and so on).\n")
+    text = text[:args.chars]
+    vocab = "".join(sorted(set(text)))
+    torch.manual_seed(0)
+    model = CharRNN(len(vocab), args.cell, args.hidden, args.layers, 0.5, 64).to(args.device)
+    units = args.layers * args.hidden
+    print(f"{args.cell.upper()} {args.layers}x{args.hidden} on {args.device}, "
+          f"{args.chars} chars, torch threads {torch.get_num_threads()}")
+
+    probe_s, result = timed(lambda: probe_text(model, text, vocab, k=5), 5)
+    print(f"probe (every unit, tanh(c) and h, top-5):  {probe_s * 1000:7.1f} ms  (target < 1000)")
+
+    event_s, decoded = timed(lambda: ProbeResult.from_event(result.to_event()), 5)
+    print(f"event pack + decode:                       {event_s * 1000:7.1f} ms")
+
+    console = Console(width=args.width, color_system="truecolor", file=open("/dev/null", "w"))
+    lines = R.wrap(decoded.text, args.width)
+    state = {"unit": 0}
+
+    def switch_and_draw_pane():
+        """What the pane does on a key: pick the next unit, draw the visible lines to
+        terminal segments (guess rows on, so twice the lines)."""
+        state["unit"] = (state["unit"] + 1) % args.hidden
+        layer = state["unit"] % args.layers
+        values = decoded.unit("c", layer, state["unit"])
+        for start, end in lines[:args.rows // 2]:
+            console.print(R.render_line(decoded.text, start, end, values, cursor=start))
+            console.print(R.render_prediction_row(decoded.text, start, end, decoded.top_ids,
+                                                  decoded.top_probs, decoded.vocab))
+
+    def switch_and_draw_everything():
+        state["unit"] = (state["unit"] + 1) % args.hidden
+        values = decoded.unit("h", state["unit"] % args.layers, state["unit"])
+        for line in R.render_text(decoded.text, values, args.width):
+            console.print(line)
+
+    pane_s, _ = timed(switch_and_draw_pane, 20)
+    print(f"unit/layer switch, visible pane redraw:    {pane_s * 1000:7.1f} ms  (target < 50)"
+          f"  [{args.width}x{args.rows}]")
+    all_s, _ = timed(switch_and_draw_everything, 10)
+    print(f"unit switch, all {len(lines)} lines drawn:          {all_s * 1000:7.1f} ms")
+
+    find_s, best = timed(lambda: find_units(decoded, "quotes", top=10), 5)
+    kinds = len(decoded.kinds)
+    print(f"finder, one pattern, {units * kinds} units ({units} x {kinds} kinds): "
+          f"{find_s * 1000:7.1f} ms  (target < 1000)")
+    regex_s, _ = timed(lambda: find_units(decoded, r"\b[a-z]+,", top=10), 5)
+    print(f"finder, a regex:                           {regex_s * 1000:7.1f} ms")
+    every_s, _ = timed(lambda: [find_units(decoded, p, top=3) for p in HYPOTHESES], 3)
+    print(f"finder, all {len(HYPOTHESES)} built-in patterns:            {every_s * 1000:7.1f} ms")
+    print(f"best 'inside quotes' unit (untrained): layer {best[0].layer} unit {best[0].unit} "
+          f"{best[0].kind} r={best[0].corr:+.3f}")
+
+
+if __name__ == "__main__":
+    main()
