@@ -47,21 +47,46 @@ def id_dtype(vocab_size: int) -> torch.dtype:
     return torch.int32
 
 
+def _code_point_chunks(text: str):
+    """Yield (start, code points as an int64 tensor) over `text` in bounded chunks.
+
+    Text of code points < 256 goes through 1 byte a character, the rest through UTF-32.
+    """
+    for start in range(0, len(text), _CHUNK):
+        piece = text[start:start + _CHUNK]
+        try:  # a copy for text CPython already stores one byte a character
+            cps = torch.frombuffer(bytearray(piece.encode("latin-1")), dtype=torch.uint8)
+        except UnicodeEncodeError:
+            cps = torch.frombuffer(bytearray(piece.encode("utf-32-le")), dtype=torch.int32)
+        yield start, cps.long()
+
+
+def vocab_of(text: str) -> str:
+    """The sorted distinct characters, counted with bincount rather than a Python set."""
+    counts = torch.zeros(0, dtype=torch.long)
+    for _, cps in _code_point_chunks(text):
+        c = torch.bincount(cps)
+        if len(c) > len(counts):
+            c[: len(counts)] += counts
+            counts = c
+        else:
+            counts[: len(c)] += c
+    return "".join(chr(i) for i in torch.nonzero(counts).flatten().tolist())
+
+
 def encode(text: str, vocab: str) -> torch.Tensor:
     """text -> ids (len(text),) in the smallest int dtype; every char must be in vocab."""
     table_size = ord(max(vocab)) + 1
     table = torch.full((table_size,), -1, dtype=torch.int32)
     table[torch.tensor([ord(ch) for ch in vocab], dtype=torch.long)] = torch.arange(len(vocab), dtype=torch.int32)
     ids = torch.empty(len(text), dtype=id_dtype(len(vocab)))
-    for start in range(0, len(text), _CHUNK):
-        piece = text[start:start + _CHUNK]
-        cps = torch.frombuffer(bytearray(piece.encode("utf-32-le")), dtype=torch.int32).long()
+    for start, cps in _code_point_chunks(text):
         if int(cps.max()) >= table_size:
             raise KeyError("character outside the vocabulary")
         mapped = table[cps]
         if bool((mapped < 0).any()):
             raise KeyError("character outside the vocabulary")
-        ids[start:start + len(piece)] = mapped.to(ids.dtype)
+        ids[start:start + len(cps)] = mapped.to(ids.dtype)
     return ids
 
 
@@ -84,7 +109,7 @@ class Corpus:
 
     @classmethod
     def from_text(cls, text: str, name: str, val_frac: float) -> "Corpus":
-        vocab = "".join(sorted(set(text)))
+        vocab = vocab_of(text)
         ids = encode(text, vocab)
         n_val = int(len(ids) * val_frac)
         n_train = len(ids) - n_val
