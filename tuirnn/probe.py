@@ -115,15 +115,18 @@ def lstm_cell_sequence(layer, x, h_seq, c0=None):
 
     x: (T, I) the layer's input; h_seq: (T, H) its output as nn.LSTM computed it. Because the
     h sequence is known, every gate is one batched matmul over all of time:
-        gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (order i, f, g, o)
+        gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (rows in order i, f, g, o)
     and only the elementwise recurrence c_t = f_t * c_{t-1} + i_t * g_t needs a loop.
     """
     import torch
     T, H = h_seq.shape
     h_prev = torch.cat([h_seq.new_zeros(1, H), h_seq[:-1]])          # (T, H): h_{t-1}, h_{-1}=0
-    gates = torch.addmm(layer.bias_ih_l0 + layer.bias_hh_l0, x, layer.weight_ih_l0.t())
-    gates = gates.addmm_(h_prev, layer.weight_hh_l0.t())             # (T, 4H)
-    i, f, g, _ = gates.chunk(4, dim=1)
+    # Only the i, f, g rows (the first 3H): the output gate never touches c. A quarter less
+    # of the two (T, I) x (I, 3H) products that dominate the cost.
+    ifg = slice(0, 3 * H)
+    gates = torch.addmm((layer.bias_ih_l0 + layer.bias_hh_l0)[ifg], x, layer.weight_ih_l0[ifg].t())
+    gates = gates.addmm_(h_prev, layer.weight_hh_l0[ifg].t())        # (T, 3H)
+    i, f, g = gates.chunk(3, dim=1)
     update = torch.sigmoid(i) * torch.tanh(g)                         # (T, H)
     forget = torch.sigmoid(f)                                         # (T, H)
     c = torch.empty_like(update)
