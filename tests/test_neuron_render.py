@@ -79,3 +79,8 @@ def test_html_page_is_self_contained_and_escaped():
     assert "&lt;" in page and "<a>" not in page
     assert "↵</span>" not in page and "↵<br></span>" in page
     assert SCALE[10] in page and SCALE[0] in page and "next: x 90%" in page
+
+
+def test_predicted_space_is_visible():
+    assert render_prediction_strip([0], [0.5], " ").plain == " ␣  50% "
+    assert render_prediction_row("ab", 0, 2, [[0], [0]], [[0.5], [0.5]], " ").plain == "␣␣"

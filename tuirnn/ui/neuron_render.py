@@ -62,6 +62,11 @@ def glyph(ch: str) -> str:
     return ch
 
 
+def guess_glyph(ch: str) -> str:
+    """A predicted character: like glyph, but a space shows as ␣ (a guess must be seen)."""
+    return "\u2423" if ch == " " else glyph(ch)
+
+
 def glyph_width(ch: str) -> int:
     """Terminal cells of the glyph: 2 for wide (CJK) characters, else 1."""
     return max(1, cell_len(glyph(ch)))
@@ -168,7 +173,7 @@ def render_prediction_row(text: str, start: int, end: int, top_ids, top_probs, v
             out.append("".join(run), styles[run_step])
             run = []
         run_step = step
-        run.append(fit(glyph(vocab[int(top_ids[t][0])]), glyph_width(text[t])))
+        run.append(fit(guess_glyph(vocab[int(top_ids[t][0])]), glyph_width(text[t])))
     if run:
         out.append("".join(run), styles[run_step])
     return out
@@ -180,7 +185,7 @@ def render_prediction_strip(ids, probs, vocab: str, no_color: bool = False) -> T
     for i, (idx, p) in enumerate(zip(ids, probs)):
         if i:
             out.append(" ")
-        out.append(f" {glyph(vocab[int(idx)])} {float(p) * 100:3.0f}% ",
+        out.append(f" {guess_glyph(vocab[int(idx)])} {float(p) * 100:3.0f}% ",
                    probability_style(float(p), no_color))
     return out
 
@@ -237,7 +242,7 @@ def render_html(text: str, values, title: str, meta: str = "",
         tip = f"{float(values[t]):+.3f}"
         if predictions is not None:
             ids, probs, vocab = predictions
-            guesses = "  ".join(f"{glyph(vocab[int(i)])} {float(p) * 100:.0f}%"
+            guesses = "  ".join(f"{guess_glyph(vocab[int(i)])} {float(p) * 100:.0f}%"
                                 for i, p in zip(ids[t], probs[t]))
             tip += f"  next: {guesses}"
         shown = html.escape(GLYPHS.get(ch, ch)) + ("<br>" if ch == "\n" else "")

@@ -78,6 +78,10 @@ class NeuronPane(Widget, can_focus=True):
         self._source: tuple[str | None, str] = (None, "val")
         self._wrapped: tuple[str, int, list] | None = None
 
+    def on_show(self) -> None:
+        # The only thing to type at on its tab: take the keys as soon as it is shown.
+        self.focus()
+
     # --- attributes down / messages up ----------------------------------------------------
     def probe_source(self) -> tuple[str | None, str]:
         """(text, source) to probe next; text None means the validation slice."""
