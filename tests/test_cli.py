@@ -121,3 +121,27 @@ def test_truncated_checkpoint_and_unknown_prime(tmp_path, corpus_file):
     cut.write_bytes(whole[: len(whole) // 2])
     assert_user_error(run_cli("sample", str(cut)), "truncated or damaged")
     assert_user_error(run_cli("sample", str(run_dir), "--prime", "Zebra€"), "'Z'", "'€'", "never saw")
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_headless_signal_saves_then_exits_cleanly(tmp_path, corpus_file, signame):
+    import signal
+    import subprocess
+    import sys
+    import time
+    cfg = tiny_config(tmp_path, corpus_file, max_iters=100000, eval_every=100000, log_every=5)
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "run", str(cfg), "--run-dir", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = run_dir / "events.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and "StepsCompleted" in log.read_text()):
+        time.sleep(0.1)
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopped; saved" in out
+    ck = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert ck["iteration"] >= 5
+    assert '"reason": "stopped"' in log.read_text().splitlines()[-1]
