@@ -193,3 +193,26 @@ async def test_snapshot():
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(svg, encoding="utf-8")
     assert svg == SNAPSHOT.read_text(encoding="utf-8")
+
+
+@pilot
+async def test_probe_without_arrays_keeps_the_last_one():
+    from tuirnn.events import from_json_dict, to_json_dict
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(NeuronPane)
+        pane.probe = from_json_dict(to_json_dict(synthetic_probe(iteration=900)))  # no bytes
+        await pilot.pause()
+        assert pane.result.iteration == 500 and "no activations" in pane.message
+
+
+@pilot
+async def test_no_color_still_shows_the_unit(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(NeuronPane)
+        pane.select(1, 4, "c")
+        text = pane.render()
+        styles = {str(span.style) for span in text.spans}
+        assert not any("on #" in s for s in styles) and any("reverse" in s for s in styles)

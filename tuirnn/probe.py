@@ -72,6 +72,9 @@ class ProbeResult:
     def from_event(cls, ev: ProbeCompleted) -> "ProbeResult":
         T = len(ev.text)
         shape = (ev.num_layers, T, ev.hidden_size)
+        if len(ev.h) != 4 * T * ev.num_layers * ev.hidden_size:
+            # e.g. an event read back from events.jsonl, which leaves the arrays out
+            raise ValueError("this ProbeCompleted carries no activations")
         h = np.frombuffer(ev.h, dtype="<f4").reshape(shape)
         c = np.frombuffer(ev.c, dtype="<f4").reshape(shape) if ev.c else None
         return cls(text=ev.text, vocab=ev.vocab, cell=ev.cell, h=h, c=c,

@@ -89,7 +89,11 @@ class NeuronPane(Widget, can_focus=True):
 
     def watch_probe(self, event: ProbeCompleted | None) -> None:
         old_text = self.result.text if self.result else None
-        self.result = None if event is None else ProbeResult.from_event(event)
+        try:
+            self.result = None if event is None else ProbeResult.from_event(event)
+        except ValueError as e:                       # keep showing the last good probe
+            self.note(f"{e}; waiting for the next probe")
+            return
         if self.result is not None:
             self.layer_index = min(self.layer_index, self.result.num_layers - 1)
             self.unit = min(self.unit, self.result.hidden_size - 1)
