@@ -216,3 +216,14 @@ async def test_no_color_still_shows_the_unit(monkeypatch):
         text = pane.render()
         styles = {str(span.style) for span in text.spans}
         assert not any("on #" in s for s in styles) and any("reverse" in s for s in styles)
+
+
+@pilot
+async def test_finder_starts_on_a_pattern_the_text_has():
+    app = PaneApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(NeuronPane)
+        pane.probe = synthetic_probe(text="no quotes here (none)\n" * 20)
+        await pilot.pause()
+        await pilot.press("f")
+        assert app.screen.pattern == "parens" and app.screen.scores

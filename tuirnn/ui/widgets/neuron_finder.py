@@ -56,10 +56,18 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
     def on_mount(self) -> None:
         patterns = self.query_one("#finder-patterns", OptionList)
         if self.pattern in HYPOTHESES:
+            # Start from the first built-in this text can answer (a text without quotes
+            # cannot rank units for "inside quotes").
+            names = list(HYPOTHESES)
+            names = names[names.index(self.pattern):] + names[:names.index(self.pattern)]
+            for name in names:
+                self.rank(name)
+                if self.scores:
+                    break
             patterns.highlighted = list(HYPOTHESES).index(self.pattern)
         else:
             self.query_one("#finder-regex", Input).value = self.pattern
-        self.rank(self.pattern)
+            self.rank(self.pattern)
         patterns.focus()
 
     def rank(self, pattern: str) -> None:
