@@ -145,3 +145,13 @@ def test_headless_signal_saves_then_exits_cleanly(tmp_path, corpus_file, signame
     ck = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert ck["iteration"] >= 5
     assert '"reason": "stopped"' in log.read_text().splitlines()[-1]
+
+
+def test_no_config_trains_on_the_offline_default(tmp_path):
+    proc = run_cli("run", "--set", "train.max_iters=3", "--set", "train.eval_every=3",
+                   "--set", "sample.length=20", "--set", "data.val_frac=0.01", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "default: lstm 2x128" in proc.stdout and "finished at iter 3" in proc.stdout
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("default-")
+    assert (runs[0] / "checkpoints" / "best.pt").exists()
