@@ -92,6 +92,10 @@ class MonitorApp(App[int]):
 
     # --- stopping ---------------------------------------------------------------------------
     def on_signal(self, sig: int) -> None:
+        # a hung-up terminal may never take our last writes: the watchdog ends the process
+        # once the trainer has saved, whatever the UI is doing
+        if self.on_stop_requested is not None:
+            self.on_stop_requested()
         self.request_stop(force=False)
 
     def action_stop(self) -> None:
@@ -161,8 +165,9 @@ def run_monitor(trainer, control: Control) -> int:
     def watchdog() -> None:
         # After a stop request the app should exit once the trainer returns; if the terminal
         # is gone (SIGHUP) the UI may be stuck writing to it, so leave anyway, saved.
-        thread.join()
-        threading.Event().wait(10.0)
+        if thread.ident is not None:      # started
+            thread.join()
+        threading.Event().wait(5.0)
         os._exit(app.exit_status())
 
     armed: list[bool] = []
