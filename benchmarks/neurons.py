@@ -8,6 +8,7 @@ re-renders from the cached probe in < 50 ms, the finder over all units in < 1 s.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import time
@@ -30,6 +31,36 @@ def timed(fn, repeat: int) -> tuple[float, object]:
         out = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), out
+
+
+async def keys_in_app(event, width: int, rows: int) -> tuple[float, float]:
+    """Median ms from pressing n (next unit) or + (next layer) until the app is idle again,
+    i.e. the pane re-rendered and the screen updated, with guess rows on; and the same for
+    an unbound key (Pilot's own cost per press, to subtract)."""
+    from textual.app import App
+
+    from tuirnn.ui.widgets.neuron_pane import NeuronPane
+
+    class Bench(App):
+        def compose(self):
+            yield NeuronPane()
+
+    app = Bench()
+    async with app.run_test(size=(width, rows)) as pilot:
+        pane = app.query_one(NeuronPane)
+        pane.probe = event
+        pane.show_predictions = True
+        pane.focus()
+        await pilot.pause()
+        times, idle = [], []
+        for i in range(20):
+            start = time.perf_counter()
+            await pilot.press("n" if i % 2 else "plus")
+            times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            await pilot.press("z")
+            idle.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000, statistics.median(idle) * 1000
 
 
 def main() -> None:
@@ -92,6 +123,11 @@ def main() -> None:
           f"  [{args.width}x{args.rows}]")
     all_s, _ = timed(switch_and_draw_everything, 10)
     print(f"unit switch, all {len(lines)} lines drawn:          {all_s * 1000:7.1f} ms")
+
+    app_ms, idle_ms = asyncio.run(keys_in_app(result.to_event(iteration=1), args.width,
+                                              args.rows))
+    print(f"in a Textual app: key n / + to screen:     {app_ms:7.1f} ms  (an unbound key: "
+          f"{idle_ms:.1f} ms, Pilot's own cost)")
 
     def find_cold(pattern):
         decoded._flat.clear()           # drop the cached centred activations: a fresh probe
