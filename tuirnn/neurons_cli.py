@@ -15,7 +15,8 @@ Probe a trained model: which hidden units track quotes, brackets, line position.
 
 With no --unit or --html, prints the finder's ranking (the built-in patterns, or --pattern).
 --unit LAYER:UNIT prints the text coloured by that unit (blue negative, red positive);
---html OUT writes the same as a page (--unit, or else the best unit for --pattern / quotes).
+--html OUT writes the same as a page (--unit, or else the unit that tracks --pattern, or
+any built-in pattern, best).
 
 The text is --text FILE (characters the model never saw are left out, and listed), or else
 the start of the validation split of the training corpus named in the checkpoint's config
@@ -130,11 +131,15 @@ def main(args) -> int:
         top = args.top or (10 if len(patterns) == 1 else 3)
         out.print(ranking_table(result, patterns, top, origin, iteration))
     if unit is None and args.html:
-        best = finder.find_units(result, args.pattern or "quotes", top=1)
-        if not best:
-            raise UserError(f"{finder.pattern_label(args.pattern or 'quotes')} never changes in "
-                            "this text, so no unit can be ranked; give --unit LAYER:UNIT")
-        unit, kind = (best[0].layer, best[0].unit), best[0].kind
+        patterns = [args.pattern] if args.pattern is not None else list(finder.HYPOTHESES)
+        ranked = [(s, p) for p in patterns for s in finder.find_units(result, p, top=1)]
+        if not ranked:
+            raise UserError(f"{finder.pattern_label(patterns[0])} never changes in this text, "
+                            "so no unit can be ranked; give --unit LAYER:UNIT")
+        best, pattern = max(ranked, key=lambda sp: abs(sp[0].corr))
+        unit, kind = (best.layer, best.unit), best.kind
+        err.print(f"best unit for {finder.pattern_label(pattern)}: {best.layer}:{best.unit} "
+                  f"{KIND_LABELS[kind]}, r = {best.corr:+.3f}", markup=False)
     if unit is None:
         return 0
     layer, u = unit
