@@ -102,3 +102,10 @@ def test_not_a_checkpoint(tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     code, out, err = run([bad], capsys)
     assert code == 2 and "error:" in err
+
+
+def test_html_without_unit_or_pattern_picks_the_best_builtin(ckpt_path, tmp_path, capsys):
+    page = tmp_path / "best.html"
+    code, out, err = run([ckpt_path, "--html", page, "--length", "400"], capsys)
+    assert code == 0, err
+    assert "best unit for" in err and page.read_text(encoding="utf-8").count("<span") > 400
