@@ -26,7 +26,7 @@ Progress = Callable[[int, "int | None"], None]  # (bytes done, total bytes or No
 OFFLINE_NAME = "python-stdlib"
 OFFLINE_CAP = 4_000_000  # bytes: about the size of War and Peace (3.2 MB)
 _EXCLUDED_DIRS = {"site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3",
-                  "__pycache__"}
+                  "__pycache__", "encodings", "pydoc_data"}  # the last two: generated tables
 _CHUNK = 1 << 16
 _OFFLINE_HINT = ("remove data.path and data.url from the config to train on the offline default "
                  "(the Python standard library's source)")
