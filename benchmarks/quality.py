@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Val loss after a fixed wall-clock budget: the tuirnn Trainer against a plain PyTorch loop.
+
+    .venv/bin/python benchmarks/quality.py [--config configs/tinyshakespeare.yaml]
+        [--set train.batch_size=32 ...] [--seconds 60] [--threads N] [--data PATH]
+
+Both contenders train the same model size on the same train/val split, seeded alike
+(torch.manual_seed(train.seed)), for `--seconds` of wall-clock time each, one after the other:
+  tuirnn: the real Trainer, run_dir in a temp folder, config as given (evals every
+          train.eval_every still happen inside the budget, as in normal use); a timer thread
+          started at the RunStarted event calls Control.stop() when the budget is spent.
+          Its val loss is the engine's own Trainer.evaluate() over the whole val split.
+  plain:  the ~60-line loop in _baseline.py (embedding + fused nn.LSTM/GRU/RNN + linear, same
+          optimiser, lr, clipping, dropout, lr decay, contiguous-stream batching), stopped at
+          the same budget and evaluated the same way (contiguous streams over the whole val
+          split, hidden state carried, mean cross-entropy per char in nats).
+As a check that the two evaluations agree, the plain evaluator is also run on the Trainer's
+model; it must give the engine's figure.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import _baseline as C
+import torch
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    p.add_argument("--config", default=str(C.ROOT / "configs" / "tinyshakespeare.yaml"))
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. --set model.hidden_size=64 (repeatable)")
+    p.add_argument("--seconds", type=float, default=60.0, help="wall-clock training budget per contender")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--data", default=None, help="corpus file (default: the config's data.path)")
+    return p.parse_args()
+
+
+def run_tuirnn(cfg, corpus, seconds: float) -> dict:
+    from tuirnn.control import Control
+    from tuirnn.events import EvalCompleted, RunFailed, RunFinished, RunStarted, StepsCompleted
+    from tuirnn.train import Trainer
+
+    control = Control()
+    info = {"iterations": 0, "evals": 0, "failed": None, "reason": None}
+    timer: list[threading.Timer] = []
+
+    def sink(event):
+        if isinstance(event, RunStarted):
+            info["t0"], info["c0"] = C.now(), time.process_time()
+            t = threading.Timer(seconds, control.stop)
+            t.daemon = True
+            t.start()
+            timer.append(t)
+        elif isinstance(event, StepsCompleted):
+            info["iterations"] = event.iteration
+        elif isinstance(event, EvalCompleted):
+            info["evals"] += 1
+        elif isinstance(event, RunFinished):
+            info["iterations"] = event.iteration
+            info["reason"] = event.reason
+            info["t1"], info["c1"] = C.now(), time.process_time()
+        elif isinstance(event, RunFailed):
+            info["failed"] = event.error
+
+    with tempfile.TemporaryDirectory(prefix="tuirnn-quality-") as tmp:
+        torch.manual_seed(cfg.train.seed)
+        trainer = Trainer(cfg, Path(tmp) / "run", [sink], control, corpus)
+        trainer.prepare()
+        trainer.run()
+        for t in timer:
+            t.cancel()
+        if info["failed"]:
+            raise SystemExit(f"tuirnn run failed: {info['failed']}")
+        t0 = C.now()
+        info["val_loss"] = trainer.evaluate()
+        info["eval_s"] = C.now() - t0
+        # Cross-check: the plain evaluator on the Trainer's own model gives the same figure.
+        info["val_loss_plain_eval"] = C.evaluate(C.ListState(trainer.model), corpus.val,
+                                                 cfg.train.batch_size, cfg.train.seq_length,
+                                                 len(corpus.vocab), trainer.device)
+    info["train_s"] = info["t1"] - info["t0"]
+    info["cpu_s"] = info["c1"] - info["c0"]
+    return info
+
+
+def run_plain(cfg, corpus, seconds: float, device) -> dict:
+    m, t = cfg.model, cfg.train
+    loop = C.PlainLoop(corpus.train, len(corpus.vocab), m.cell, m.hidden_size, m.num_layers,
+                       m.embed_size, m.dropout, t.batch_size, t.seq_length, t.learning_rate,
+                       t.grad_clip, t.optimizer, t.seed, t.lr_decay, t.lr_decay_after, device=device)
+    limit = t.max_iters or math.inf
+    limit = min(limit, math.ceil(t.max_epochs * loop.n_batches))
+    t0, c0 = C.now(), time.process_time()
+    while C.now() - t0 < seconds and loop.it < limit:
+        loop.step()
+    train_s, cpu_s = C.now() - t0, time.process_time() - c0
+    e0 = C.now()
+    val = loop.evaluate(corpus.val, t.batch_size)
+    return {"iterations": loop.it, "evals": 0, "train_s": train_s, "cpu_s": cpu_s,
+            "val_loss": val, "eval_s": C.now() - e0,
+            "reason": "budget" if loop.it < limit else "iteration limit"}
+
+
+def main():
+    args = parse_args()
+    from tuirnn.config import load
+    from tuirnn.errors import UserError
+    from tuirnn.train import pick_device
+    try:
+        cfg = load(args.config, args.overrides)
+        device = pick_device(cfg.train.device)
+    except UserError as e:
+        raise SystemExit(f"error: {e}")
+    default_name = Path(cfg.data.path).name if cfg.data.path else "tinyshakespeare.txt"
+    path = C.find_corpus(args.data, default_name, cfg.data.path)
+    if path is None:
+        C.skip(f"corpus {args.data or cfg.data.path or default_name} not found (looked at the "
+               f"config's data.path, data/ and {C.SHARED_DATA}); give one with --data PATH")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    corpus = C.load_corpus(path, cfg.data.val_frac, cfg.data.normalize_newlines)
+    m, t = cfg.model, cfg.train
+    print(f"config {args.config} {' '.join(args.overrides)}".rstrip())
+    print(f"corpus {path}: {len(corpus.train):,} train / {len(corpus.val):,} val chars, "
+          f"vocab {len(corpus.vocab)}; {m.num_layers}x{m.hidden_size} {m.cell.upper()}, "
+          f"dropout {m.dropout}, batch {t.batch_size}, seq {t.seq_length}, {t.optimizer} lr "
+          f"{t.learning_rate}; budget {args.seconds:g} s each on {device}, "
+          f"{torch.get_num_threads()} threads", flush=True)
+
+    print("training tuirnn ...", flush=True)
+    a = run_tuirnn(cfg, corpus, args.seconds)
+    print(f"  {a['iterations']} iterations, val loss {a['val_loss']:.4f}", flush=True)
+    print("training plain ...", flush=True)
+    b = run_plain(cfg, corpus, args.seconds, device)
+    print(f"  {b['iterations']} iterations, val loss {b['val_loss']:.4f}", flush=True)
+
+    chars = t.batch_size * t.seq_length
+    print()
+    print(f"{'contender':<10}{'val loss':>10}{'bits/char':>11}{'iters':>8}{'epochs':>8}{'train s':>9}"
+          f"{'cpu s':>8}{'chars/s':>10}{'evals':>7}{'eval s':>8}")
+    n_batches = (len(corpus.train) - 1) // chars
+    for name, r in (("tuirnn", a), ("plain", b)):
+        print(f"{name:<10}{r['val_loss']:>10.4f}{r['val_loss'] / math.log(2):>11.3f}{r['iterations']:>8}"
+              f"{r['iterations'] / n_batches:>8.3f}{r['train_s']:>9.1f}{r['cpu_s']:>8.1f}"
+              f"{r['iterations'] * chars / r['train_s']:>10,.0f}{r['evals']:>7}{r['eval_s']:>8.2f}")
+    print(f"val loss difference tuirnn - plain: {a['val_loss'] - b['val_loss']:+.4f} nats/char")
+    diff = abs(a["val_loss_plain_eval"] - a["val_loss"])
+    print(f"eval cross-check: plain evaluator on the tuirnn model gives {a['val_loss_plain_eval']:.5f} "
+          f"(engine {a['val_loss']:.5f}; {'agree' if diff < 1e-3 else 'DISAGREE'})")
+    if a["evals"]:
+        print(f"note: tuirnn ran {a['evals']} eval(s) (train.eval_every={t.eval_every}) inside its budget")
+    note = C.load_note()
+    if note:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
