@@ -51,6 +51,7 @@ class TrainConfig:
     seed: int = 123
     device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
     keep_snapshots: int = 20       # newest snapshot files kept; 0 keeps all
+    threads: int = 0               # CPU threads for torch; 0 leaves torch's default (one per core)
 
 
 @dataclass
@@ -95,6 +96,7 @@ _POSITIVE = {
     "train.eval_every", "train.log_every", "sample.length",
 }
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
+                 "train.threads",
                  "train.seed"}
 _UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
 

@@ -94,6 +94,8 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
+        if cfg.train.threads > 0:
+            torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
         self.train_data = Batcher(self.corpus.train, cfg.train.batch_size, cfg.train.seq_length, dev)
         self.val_data = val_batcher(self.corpus.val, cfg.train.batch_size, cfg.train.seq_length, dev)
