@@ -175,3 +175,18 @@ def test_sampling_is_seeded_and_top_k_limits_choices():
     greedy = "".join(generate(m, "abcde", 20, "ab", argmax=True))
     assert greedy == "".join(generate(m, "abcde", 20, "ab", 1.0, top_k=1, seed=9))
     assert not math.isnan(0.0)
+
+
+def test_probe_request_answers_with_activations_and_lists_unknown_chars(tmp_path):
+    from tuirnn.probe import ProbeResult
+    control = Control()
+    control.request_probe(text="the war é", source="typed")
+    control.request_probe(source="val", length=40)
+    _, events = train(small_cfg(max_iters=1, eval_every=1000), tmp_path / "r", control=control)
+    typed, val = [e for e in events if type(e).__name__ == "ProbeCompleted"]
+    assert typed.text == "the war " and "é" in typed.dropped and typed.source == "typed"
+    assert (typed.num_layers, typed.hidden_size) == (2, 16)
+    result = ProbeResult.from_event(typed)
+    assert result.h.shape == (2, 8, 16) and result.c.shape == (2, 8, 16)
+    assert abs(result.c).max() <= 1.0
+    assert len(val.text) == 40 and val.source == "val"

@@ -9,7 +9,6 @@ from tuirnn.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunF
                            RunFinished, SampleChunkGenerated, SampleGenerated)
 from tuirnn.ui.app import make_app
 from tuirnn.ui.messages import RunExited
-from tuirnn.ui.monitor import NeuronPane
 from tuirnn.ui.widgets.help_screen import HelpScreen
 from tuirnn.ui.widgets.loss_chart import LossChart
 from tuirnn.ui.widgets.sample_dialog import SampleDialog, parse_sample_form
@@ -235,7 +234,6 @@ async def test_failure_is_shown_and_exit_status_is_1():
         await pilot.press("q")
 
 
-@pytest.mark.skipif(NeuronPane is None, reason="the neuron pane is not available")
 @sync
 async def test_neuron_pane_gets_probes_and_is_reprobed_at_every_eval():
     from tuirnn.events import ProbeCompleted
@@ -249,6 +247,9 @@ async def test_neuron_pane_gets_probes_and_is_reprobed_at_every_eval():
                                top_probs=b"\0" * 8, vocab="ab")
         app.feed(probe)
         assert app.monitor.neuron_pane.probe is probe
+        app.feed(SampleGenerated(iteration=30, text="the newest sample", prime="", temperature=0.8,
+                                 top_k=0, seed=1, val_loss=2.0, word_share=1.0))
+        assert app.monitor.neuron_pane.latest_sample == "the newest sample"
         await pilot.pause()
 
 

@@ -51,7 +51,7 @@ class TrainConfig:
     seed: int = 123
     device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
     keep_snapshots: int = 20       # newest snapshot files kept; 0 keeps all
-    threads: int = 0               # CPU threads for torch; 0 leaves torch's default (one per core)
+    threads: int = 0               # CPU threads for torch; 0: every core but one
 
 
 @dataclass

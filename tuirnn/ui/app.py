@@ -139,20 +139,6 @@ def make_app(control: Control | None = None, events: Iterable = ()) -> MonitorAp
     return MonitorApp(control if control is not None else Control(), inbox)
 
 
-def reserve_a_core_for_the_ui() -> None:
-    """Cap torch's CPU threads at cores - 1. torch's worker threads spin while they wait;
-    when the UI thread takes one of their cores, a parallel op stalls on the descheduled
-    worker (measured on 2 cores: 2 torch threads under the monitor ran at ~0.5x headless,
-    1 thread at ~0.8x of a 2-thread headless run)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    cores = os.cpu_count() or 1
-    if torch.get_num_threads() >= cores > 1:
-        torch.set_num_threads(cores - 1)
-
-
 def run_monitor(trainer, control: Control) -> int:
     """Run `trainer` in a thread under the monitor; returns the exit status (0 ok, 1 failed)."""
     inbox = EventInbox()
@@ -173,7 +159,6 @@ def run_monitor(trainer, control: Control) -> int:
             except Exception:
                 pass
 
-    reserve_a_core_for_the_ui()
     thread = threading.Thread(target=train, name="tuirnn-trainer", daemon=True)
     app.start_training = thread.start
 

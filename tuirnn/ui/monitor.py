@@ -13,7 +13,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from ..events import EvalCompleted, ProbeCompleted, RunFailed, RunFinished, RunStarted
+from ..events import (EvalCompleted, ProbeCompleted, RunFailed, RunFinished, RunStarted,
+                      SampleGenerated)
 from .render import fmt_loss
 from .state import RunState, SampleEntry
 from .widgets.help_screen import HelpScreen
@@ -22,10 +23,7 @@ from .widgets.sample_dialog import SampleDialog
 from .widgets.samples_panel import SamplesPanel
 from .widgets.status_header import StatusHeader
 
-try:  # the neuron view is optional: a placeholder stands in until it exists
-    from .widgets.neuron_pane import NeuronPane
-except Exception:  # pragma: no cover - a missing or broken pane must not stop training
-    NeuronPane = None  # type: ignore[assignment,misc]
+from .widgets.neuron_pane import NeuronPane
 
 
 class MonitorScreen(Screen):
@@ -65,11 +63,7 @@ class MonitorScreen(Screen):
             with TabPane("Samples", id="samples"):
                 yield SamplesPanel(self.state, id="history")
             with TabPane("Neurons", id="neurons"):
-                if NeuronPane is not None:
-                    yield NeuronPane(id="neuron-pane")
-                else:
-                    yield Static("The neuron view is not available in this build.",
-                                 id="neuron-placeholder")
+                yield NeuronPane(id="neuron-pane")
         yield Footer(compact=True)
 
     # --- attributes down ------------------------------------------------------------------
@@ -78,9 +72,7 @@ class MonitorScreen(Screen):
         return self.app.control
 
     @property
-    def neuron_pane(self):
-        if NeuronPane is None:
-            return None
+    def neuron_pane(self) -> NeuronPane | None:
         found = self.query("#neuron-pane")
         return found.first() if found else None
 
@@ -92,6 +84,8 @@ class MonitorScreen(Screen):
                 self.neuron_pane.probe = ev
             elif isinstance(ev, EvalCompleted):
                 self.request_probe()
+            elif isinstance(ev, SampleGenerated) and self.neuron_pane is not None:
+                self.neuron_pane.latest_sample = ev.text  # the pane's `m` probes it
             elif isinstance(ev, (RunFinished, RunFailed)) and self.ready:
                 self.show_banner()
             elif isinstance(ev, RunStarted):
