@@ -209,6 +209,9 @@ def run_monitor(trainer, control: Control) -> int:
         return 1
     if app.return_code not in (None, 0):
         return 1
-    if st.finished is not None and st.best_checkpoint:
-        print(f"tuirnn: {st.finished.reason}; best checkpoint {st.best_checkpoint}")
+    if st.finished is not None:
+        best = f"; best checkpoint {st.best_checkpoint}" if st.best_checkpoint else ""
+        print(f"tuirnn: {st.finished.reason} at iter {st.finished.iteration}{best}")
+        if st.finished.reason == "stopped" and st.run is not None:
+            print(f"tuirnn: continue with: tuirnn run --resume {st.run.run_dir}")
     return 0
