@@ -123,6 +123,7 @@ def test_pause_sample_save_resume_stop_from_another_thread(tmp_path):
     assert saved[0].kind == "manual" and saved[0].iteration == 3
     assert isinstance(events[-1], RunFinished) and events[-1].reason == "stopped"
     assert events[-1].iteration == 8
+    assert len(step_losses(events)) == 8   # every step reported, the last window too
     assert checkpoint.load_checkpoint(run_dir / "checkpoints" / "last.pt")["iteration"] == 8
 
 
@@ -190,3 +191,20 @@ def test_probe_request_answers_with_activations_and_lists_unknown_chars(tmp_path
     assert result.h.shape == (2, 8, 16) and result.c.shape == (2, 8, 16)
     assert abs(result.c).max() <= 1.0
     assert len(val.text) == 40 and val.source == "val"
+
+
+def test_stop_between_reports_still_reports_every_step(tmp_path):
+    class StopAfterChecks(Control):
+        """`stopped` turns true at its 8th reading: the loop reads it once before each step."""
+        checks = 0
+
+        @property
+        def stopped(self):
+            self.checks += 1
+            return self.checks >= 8
+
+    _, events = train(small_cfg(max_iters=100, log_every=5, eval_every=1000), tmp_path / "r",
+                      control=StopAfterChecks())
+    reports = [e for e in events if isinstance(e, StepsCompleted)]
+    assert [(r.iteration, len(r.losses)) for r in reports] == [(5, 5), (7, 2)]
+    assert isinstance(events[-1], RunFinished) and events[-1].iteration == 7

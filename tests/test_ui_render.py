@@ -129,3 +129,26 @@ def test_inbox_merges_step_reports_and_posts_only_urgent_events():
         inbox(ev)
     assert posted == [1]            # one wake-up however many urgent events are queued
     assert len(inbox.drain()) == 2  # RunStarted + merged steps
+
+
+def test_resumed_run_shows_its_history_as_the_past():
+    import dataclasses
+    from tuirnn.events import RunFinished, SampleGenerated
+    from ui_fakes import run_started
+    before = fake_run(20)  # 200 iterations with evals, samples, a finish
+    before = [dataclasses.replace(e, request_id=1) if isinstance(e, SampleGenerated) else e
+              for e in before] + [RunFinished(200, "stopped", 2.0, None)]
+    st = RunState()
+    st.apply_history(before)
+    assert st.state == "starting" and st.finished is None     # the old end is not this run's
+    assert len(st.losses) == 200 and st.loss_start == 0
+    assert all(s.request_id is None for s in st.samples)      # request ids restart
+    st.apply(run_started(start_iter=200))
+    st.apply(StepsCompleted(iteration=210, epoch=0.5, losses=(1.0,) * 10, lr=1e-3,
+                            chars_per_sec=1.0, elapsed_s=1.0))
+    assert len(st.losses) == 210 and st.loss_start == 0 and st.state == "training"
+    fresh = RunState()
+    fresh.apply(run_started(start_iter=500))
+    fresh.apply(StepsCompleted(iteration=510, epoch=1, losses=(1.0,) * 10, lr=1e-3,
+                               chars_per_sec=1.0, elapsed_s=1.0))
+    assert fresh.loss_start == 500

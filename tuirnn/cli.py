@@ -95,6 +95,12 @@ def cmd_run(args) -> int:
     if resume_state is None:
         runlog.make_run_dir(run_dir)
     runlog.write_config(run_dir, cfg)
+    history = []
+    if resume_state is not None and (run_dir / "events.jsonl").exists():
+        # the monitor shows the whole run: what came before, up to the checkpoint resumed
+        upto = resume_state["iteration"]
+        history = [ev for ev in runlog.read_events(run_dir / "events.jsonl")
+                   if getattr(ev, "iteration", 0) <= upto]
     log = runlog.EventLog(run_dir / "events.jsonl")
     trainer.sinks.append(log)
     try:
@@ -102,7 +108,7 @@ def cmd_run(args) -> int:
             from .headless import run_headless
             return run_headless(trainer, control)
         from .ui.app import run_monitor
-        return run_monitor(trainer, control)
+        return run_monitor(trainer, control, history)
     finally:
         log.close()
 

@@ -217,24 +217,29 @@ class Trainer:
                         group["lr"] *= cfg.lr_decay
             last = self.iteration == self.max_iters
             if self.iteration % cfg.log_every == 0 or last:
-                losses = torch.stack(window).float().tolist()  # the one host sync per window
-                now = time.perf_counter()
-                self.emit(StepsCompleted(
-                    iteration=self.iteration, epoch=self.iteration / n_batches,
-                    losses=tuple(losses), lr=self.lr,
-                    chars_per_sec=len(losses) * data.chars_per_batch / max(now - window_start, 1e-9),
-                    elapsed_s=now - run_start))
+                self._report_steps(window, window_start, run_start)
                 window = []
                 window_start = time.perf_counter()
             if self.iteration % cfg.eval_every == 0 or last:
                 self._evaluate_and_save()
                 window_start = time.perf_counter()
         if self.control.stopped and self.iteration < self.max_iters:
+            if window:  # the steps since the last report, so the log holds every step
+                self._report_steps(window, window_start, run_start)
             self._save("last", kind="last")
             self.emit(RunFinished(self.iteration, "stopped", self._best_or_none(), self.best_path))
             return
         reason = "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
+
+    def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
+        losses = torch.stack(window).float().tolist()  # the one host sync per window
+        now = time.perf_counter()
+        self.emit(StepsCompleted(
+            iteration=self.iteration, epoch=self.iteration / len(self.train_data),
+            losses=tuple(losses), lr=self.lr,
+            chars_per_sec=len(losses) * self.train_data.chars_per_batch / max(now - window_start, 1e-9),
+            elapsed_s=now - run_start))
 
     def _best_or_none(self) -> float | None:
         return None if math.isinf(self.best_val_loss) else self.best_val_loss

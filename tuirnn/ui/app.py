@@ -139,11 +139,15 @@ def make_app(control: Control | None = None, events: Iterable = ()) -> MonitorAp
     return MonitorApp(control if control is not None else Control(), inbox)
 
 
-def run_monitor(trainer, control: Control) -> int:
-    """Run `trainer` in a thread under the monitor; returns the exit status (0 ok, 1 failed)."""
+def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
+    """Run `trainer` in a thread under the monitor; returns the exit status (0 ok, 1 failed).
+
+    `history`: a resumed run's earlier events, shown as its past (the whole loss curve).
+    """
     inbox = EventInbox()
     trainer.sinks.append(inbox)
     app = MonitorApp(control, inbox)
+    app.run_state.apply_history(list(history))
     failure: list[str] = []
 
     def train() -> None:

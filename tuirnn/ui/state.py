@@ -6,6 +6,7 @@ changed; widgets read this object when they render ("attributes down").
 from __future__ import annotations
 
 import array
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,11 +59,14 @@ class RunState:
     _ema: float = 0.0
     _ema_w: float = 0.0
     _last_rate_at: tuple[int, float] | None = None
+    _loss_origin: int | None = None   # iteration before the first loss held
     _before_save: str | None = None
 
     @property
     def loss_start(self) -> int:
-        """Iteration before the first loss we hold (runs resumed from a checkpoint)."""
+        """Iteration before the first loss we hold (a resumed run holds its history too)."""
+        if self._loss_origin is not None:
+            return self._loss_origin
         return self.run.start_iter if self.run else 0
 
     @property
@@ -82,6 +86,8 @@ class RunState:
     def apply(self, ev: Any) -> set[str]:
         """Fold one event in; returns the parts that changed: header, loss, samples, probe."""
         if isinstance(ev, StepsCompleted):
+            if not self.losses:
+                self._loss_origin = ev.iteration - len(ev.losses)
             for x in ev.losses:
                 if not math.isfinite(x):
                     x = self.losses[-1] if self.losses else 0.0
@@ -165,6 +171,16 @@ class RunState:
             self.state = "failed"
             return {"header"}
         return set()
+
+    def apply_history(self, events: list[Any]) -> None:
+        """Fold in a resumed run's earlier events (from events.jsonl) as its past: losses,
+        evals, samples and checkpoints; not its start, pauses or end."""
+        for ev in events:
+            if isinstance(ev, SampleGenerated):
+                ev = dataclasses.replace(ev, request_id=None)  # ids restart in this process
+            if isinstance(ev, (StepsCompleted, EvalCompleted, SampleGenerated, CheckpointSaved)):
+                self.apply(ev)
+        self.state = "starting"
 
     def mark_saving(self) -> None:
         """The UI asked for a checkpoint; the header says so until CheckpointSaved comes."""
