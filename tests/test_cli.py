@@ -155,3 +155,12 @@ def test_no_config_trains_on_the_offline_default(tmp_path):
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("default-")
     assert (runs[0] / "checkpoints" / "best.pt").exists()
+
+
+def test_resume_refuses_a_different_model(tmp_path, corpus_file):
+    run_dir = tmp_path / "run"
+    assert run_cli("run", str(tiny_config(tmp_path, corpus_file)), "--run-dir", str(run_dir)).returncode == 0
+    before = (run_dir / "checkpoints" / "last.pt").read_bytes()
+    proc = run_cli("run", "--resume", str(run_dir), "--set", "model.hidden_size=32")
+    assert_user_error(proc, "model.* cannot change with --resume")
+    assert (run_dir / "checkpoints" / "last.pt").read_bytes() == before

@@ -83,7 +83,11 @@ def cmd_run(args) -> int:
                             "give a run folder made by tuirnn run")
         resume_state = load_checkpoint(last)
         cfg = config_mod.from_dict(resume_state["config"])
+        saved_model = config_mod.from_dict(resume_state["config"]).model
         config_mod.apply_overrides(cfg, args.overrides)
+        if cfg.model != saved_model:
+            raise UserError("a resumed run keeps its model: model.* cannot change with --resume; "
+                            "start a new run to try another size or cell")
     else:
         cfg = config_mod.load(args.config, args.overrides)
         run_dir = runlog.plan_run_dir(cfg, args.run_dir)
