@@ -77,15 +77,17 @@ def read_text_file(path: str, length: int) -> str:
 
 def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[str, str]:
     """(text, where it came from): the validation split's start, else a seeded sample."""
-    data = ckpt.get("config", {}).get("data", {}) or {}
-    path = data.get("path")
-    if path and Path(path).is_file():
-        text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
-        if data.get("normalize_newlines", True):
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        n_val = int(len(text) * float(data.get("val_frac", 0.05)))
+    from . import config as config_mod
+    from .corpus import locate_corpus
+    from .data import decode_corpus
+    data = config_mod.from_dict(ckpt.get("config", {})).data
+    offline = data.path is None and data.url is None
+    if offline or (data.path and Path(data.path).is_file()):  # never downloads here
+        name, raw = locate_corpus(data)
+        text = decode_corpus(raw, name, data.normalize_newlines)
+        n_val = int(len(text) * data.val_frac)
         start = len(text) - n_val if n_val >= min(length, 200) else 0
-        return text[start:start + length], f"{path} (validation split)"
+        return text[start:start + length], f"{name} (validation split)"
     from .sample import generate
     text = "".join(generate(model, vocab, length, temperature=0.8, seed=0, device=device))
     return text, "a sample from the model (seed 0)"

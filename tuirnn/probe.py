@@ -104,13 +104,13 @@ def describe_chars(chars: str) -> str:
 
 def encode(text: str, vocab: str, device="cpu"):
     """(T,) long ids tensor; every char must be in vocab (use split_known first)."""
-    import torch
-    index = {ch: i for i, ch in enumerate(vocab)}
+    from .data import encode as encode_ids
     try:
-        ids = [index[ch] for ch in text]
-    except KeyError as e:
-        raise UserError(f"character {e.args[0]!r} is not in the model's vocabulary") from None
-    return torch.tensor(ids, dtype=torch.long, device=device)
+        ids = encode_ids(text, vocab)
+    except KeyError:
+        raise UserError(f"text has characters the model never saw: "
+                        f"{describe_chars(split_known(text, vocab)[1])}") from None
+    return ids.long().to(device)
 
 
 def lstm_cell_sequence(layer, x, h_seq, c0=None):
