@@ -90,6 +90,9 @@ class Trainer:
         self.best_val_loss = math.inf
         self.last_val_loss: float | None = None
         self.best_path: str | None = None
+        # The monitor sets this: after training ends, keep answering sample/probe/save
+        # requests (this thread still owns the model) until Control.stop().
+        self.serve_after_finish = False
         self.device = pick_device(cfg.train.device)
 
     # --- events ---------------------------------------------------------------------------
@@ -231,6 +234,10 @@ class Trainer:
             return
         reason = "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
+        while self.serve_after_finish and not self.control.stopped:
+            self.control.wait(0.25)
+            for request in self.control.take():
+                self._handle(request)
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
         losses = torch.stack(window).float().tolist()  # the one host sync per window
