@@ -108,9 +108,12 @@ class MonitorApp(App[int]):
             self.exit(self.exit_status())
             return
         self.control.stop()
-        self.run_state.set_state("stopping")
-        self.monitor.refresh_parts({"header"})
-        self.notify("Stopping: finishing the step and saving checkpoints/last.pt…", timeout=10)
+        if self.run_state.over:            # a finished run's trainer only serves requests
+            self.notify("Closing…", timeout=10)
+        else:
+            self.run_state.set_state("stopping")
+            self.monitor.refresh_parts({"header"})
+            self.notify("Stopping: finishing the step and saving checkpoints/last.pt…", timeout=10)
         if self.on_stop_requested is not None:
             self.on_stop_requested()
 
@@ -146,6 +149,8 @@ def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
     """
     inbox = EventInbox()
     trainer.sinks.append(inbox)
+    # after RunFinished the trainer keeps answering sample/probe/save until control.stop()
+    trainer.serve_after_finish = True
     app = MonitorApp(control, inbox)
     app.run_state.apply_history(list(history))
     failure: list[str] = []

@@ -88,6 +88,9 @@ class MonitorScreen(Screen):
                 self.neuron_pane.latest_sample = ev.text  # the pane's `m` probes it
             elif isinstance(ev, (RunFinished, RunFailed)) and self.ready:
                 self.show_banner()
+                why = self.cannot_serve()
+                if why is not None and self.neuron_pane is not None:
+                    self.neuron_pane.cancel_pending(why)
             elif isinstance(ev, RunStarted):
                 self.sample_defaults = self._defaults_from_config(ev.config)
         self.refresh_parts(changed)
@@ -117,13 +120,13 @@ class MonitorScreen(Screen):
             ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
             banner.update(Text.assemble(
                 ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best}\n",
-                f"checkpoint: {ckpt or '–'} · q quits"))
+                f"checkpoint: {ckpt or '–'} · s samples, Neurons still probes · q quits"))
             banner.set_class(True, "finished")
         banner.display = True
 
     def request_probe(self) -> None:
         pane = self.neuron_pane
-        if pane is None or self.state.over:
+        if pane is None or self.cannot_serve() is not None:
             return
         try:
             text, source = pane.probe_source()
@@ -143,25 +146,41 @@ class MonitorScreen(Screen):
     # --- messages up (from the neuron pane) -------------------------------------------------
     def on_neuron_pane_probe_requested(self, message) -> None:
         message.stop()
-        if self.state.over:
-            self.notify("The run has ended; probing needs the training thread.", severity="warning")
+        if self._refuse("probe"):
+            if self.neuron_pane is not None:     # never leave "probing…" up with no answer
+                self.neuron_pane.note(f"not probed: {self.cannot_serve()}")
             return
         self.control.request_probe(text=getattr(message, "text", None),
                                    source=getattr(message, "source", "typed"))
 
     # --- keys -------------------------------------------------------------------------------
-    def _refuse(self, what: str) -> bool:
+    def cannot_serve(self, training_only: bool = False) -> str | None:
+        """Why the trainer cannot answer a request now, or None. A run that finished normally
+        still answers sample/probe/save (the trainer serves until quit), but cannot pause."""
+        st = self.state
+        if st.run is None:
+            return "the run has not started yet"
+        if st.failed is not None:
+            return "the run failed"
+        if st.state == "stopping" or (st.finished is not None and st.finished.reason == "stopped"):
+            return "the run is stopping"
+        if st.finished is not None:
+            if training_only:
+                return "the run has finished"
+            app = self.app
+            if getattr(app, "start_training", None) is not None and not app.training_alive:
+                return "the training thread has ended"
+        return None
+
+    def _refuse(self, what: str, training_only: bool = False) -> bool:
         """True (and a notice) when the run cannot take requests now."""
-        if self.state.run is None:
-            self.notify(f"Cannot {what} yet: the run has not started.", severity="warning")
-            return True
-        if self.state.over or self.state.state == "stopping":
-            self.notify(f"Cannot {what}: the run is {self.state.state}.", severity="warning")
-            return True
-        return False
+        why = self.cannot_serve(training_only)
+        if why is not None:
+            self.notify(f"Cannot {what}: {why}.", severity="warning")
+        return why is not None
 
     def action_toggle_pause(self) -> None:
-        if self._refuse("pause"):
+        if self._refuse("pause", training_only=True):
             return
         pausing = self.control.toggle_pause()
         self.state.set_state("pausing" if pausing else "resuming")

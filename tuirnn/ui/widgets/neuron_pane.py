@@ -114,6 +114,11 @@ class NeuronPane(Widget, can_focus=True):
         self.note(f"probing {source} text…")
         self.post_message(self.ProbeRequested(text, source))
 
+    def cancel_pending(self, why: str) -> None:
+        """A requested probe will not come (refused, or the run ended): say so, never hang."""
+        if self.message.startswith("probing"):
+            self.note(f"not probed: {why}")
+
     def note(self, message: str) -> None:
         self.message = message
         self.refresh()
