@@ -133,12 +133,30 @@ async def test_finder_selects_the_quote_unit():
         await pilot.press("enter", "enter")                # pattern list -> unit list -> pick
         assert not isinstance(app.screen, NeuronFinder)
         assert (pane.layer_index, pane.unit, pane.kind) == (1, 4, "c")
-        await pilot.press("slash")
-        app.screen.query_one("#finder-regex").value = "[unclosed"
-        app.screen.query_one("#finder-regex").focus()
+        await pilot.press("slash", *"[unclosed")         # focus starts in the regex box
+        assert app.screen.query_one("#finder-regex").value == "[unclosed"
         await pilot.press("enter")
         assert "bad regex" in str(app.screen.query_one("#finder-status").render())
         await pilot.press("escape")
+
+
+@pilot
+async def test_finder_regex_first_then_tab_or_down_to_the_built_ins():
+    app = PaneApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(NeuronPane)
+        await pilot.press("f")
+        finder = app.screen
+        assert finder.focused.id == "finder-regex"
+        assert "Tab" in str(finder.query_one("#finder-hint").render())
+        await pilot.press(*'"', "enter")
+        assert finder.pattern == '"' and finder.focused.id == "finder-units"
+        await pilot.press("escape", "f", "down")
+        assert app.screen.focused.id == "finder-patterns"
+        await pilot.press("escape", "f", "tab")
+        assert app.screen.focused.id == "finder-patterns"
+        await pilot.press("escape")
+        assert app.screen.focused is pane
 
 
 @pilot

@@ -1,6 +1,7 @@
 """The finder dialog: rank every unit by how well it tracks a pattern, pick one to show.
 
-Left: the built-in hypotheses (highlighting one ranks at once) and a regex box (Enter ranks).
+Focus starts in the regex box (type, Enter ranks); Tab or Down reaches the built-in
+hypotheses on the left (highlighting one ranks at once).
 Right: the best units with their correlation; choosing one dismisses with its UnitScore.
 The ranking runs on the UI thread from the cached probe (tens of ms for a 3x512 model).
 """
@@ -31,9 +32,11 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
     NeuronFinder Horizontal { height: 1fr; }
     NeuronFinder #finder-patterns { width: 28; }
     NeuronFinder #finder-units { width: 1fr; }
-    NeuronFinder #finder-status { color: $text-muted; height: 1; }
+    NeuronFinder #finder-status, NeuronFinder #finder-hint { color: $text-muted; height: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Close")]
+    BINDINGS = [Binding("escape", "cancel", "Close"),
+                Binding("down", "patterns", "Built-ins", show=False)]
+    HINT = "Type a regex + Enter · Tab/↓: built-in list · Enter: show unit · Esc: close"
     TOP = 20
 
     def __init__(self, result: ProbeResult, pattern: str = "quotes") -> None:
@@ -44,7 +47,8 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Find units that track a pattern  (Enter: show the unit, Esc: close)")
+            yield Label("Find units that track a pattern")
+            yield Static(self.HINT, id="finder-hint")
             yield Input(placeholder="regex (chars inside a match = 1), Enter to rank",
                         id="finder-regex")
             with Horizontal():
@@ -68,7 +72,11 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
         else:
             self.query_one("#finder-regex", Input).value = self.pattern
             self.rank(self.pattern)
-        patterns.focus()
+        self.query_one("#finder-regex", Input).focus()
+
+    def action_patterns(self) -> None:
+        """Down from the regex box goes to the built-ins (the lists use Down themselves)."""
+        self.query_one("#finder-patterns", OptionList).focus()
 
     def rank(self, pattern: str) -> None:
         status = self.query_one("#finder-status", Static)
@@ -100,9 +108,9 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value:
+        if event.value:                       # empty: go pick from what is ranked now
             self.rank(event.value)
-            self.query_one("#finder-units", OptionList).focus()
+        self.query_one("#finder-units", OptionList).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
