@@ -48,7 +48,7 @@ def test_gpu_checkpoint_samples_on_cpu(tmp_path, corpus_file):
 @pytest.mark.parametrize("yaml_text, fragments", [
     ("model:\n\tcell: lstm\n", ["not valid YAML", "line 2"]),
     ("train:\n  batchsize: 3\n", ["unknown key 'train.batchsize'", "did you mean 'train.batch_size'"]),
-    ("model:\n  hidden_size: lots\n", ["model.hidden_size must be a int"]),
+    ("model:\n  hidden_size: lots\n", ["model.hidden_size must be a whole number"]),
     ("model:\n  num_layers: 0\n", ["model.num_layers must be greater than 0"]),
     ("train:\n  seq_length: -5\n", ["train.seq_length must be greater than 0"]),
 ])

@@ -30,14 +30,14 @@ def test_unknown_section(tmp_path):
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("model:\n  hidden_size: big\n", "model.hidden_size must be a int"),
+    ("model:\n  hidden_size: big\n", "model.hidden_size must be a whole number"),
     ("model:\n  hidden_size: 0\n", "greater than 0"),
     ("train:\n  batch_size: -3\n", "greater than 0"),
     ("model:\n  cell: transformer\n", "one of lstm, gru, rnn"),
     ("model:\n  dropout: 1.5\n", "between"),
     ("train:\n  device: tpu\n", "auto, cpu, cuda"),
     ("train:\n  grad_clip: -1\n", "0 or more"),
-    ("data:\n  normalize_newlines: 3\n", "must be a bool"),
+    ("data:\n  normalize_newlines: 3\n", "must be true or false"),
 ])
 def test_bad_values_name_key_and_range(tmp_path, text, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -78,3 +78,10 @@ def test_shipped_configs_load():
         assert cfg.run.name == name
     wp = config.load(root / "warpeace.yaml")
     assert (wp.model.cell, wp.model.num_layers, wp.model.hidden_size, wp.model.dropout) == ("lstm", 3, 512, 0.5)
+
+
+def test_whole_numbers_written_with_an_exponent_are_ints():
+    cfg = config.load(None, ["train.max_iters=1e3"])
+    assert cfg.train.max_iters == 1000 and isinstance(cfg.train.max_iters, int)
+    with pytest.raises(UserError, match="must be a whole number or null, got '1.5e0'"):
+        config.load(None, ["train.max_iters=1.5e0"])

@@ -56,6 +56,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
             if candidate.is_file():
                 p = candidate
                 break
+    if p.is_dir():
+        raise UserError(f"{str(path)!r} is a folder without checkpoints/best.pt or last.pt; "
+                        "give a run folder made by tuirnn run, or a .pt file")
     if not p.is_file():
         raise UserError(f"checkpoint {str(path)!r} not found; give a .pt file from a run's checkpoints/ folder")
     try:
@@ -70,7 +73,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         else:
             reason = "the file is truncated or damaged"
         raise UserError(f"checkpoint {str(p)!r} cannot be read ({reason}); "
-                        "it is damaged or not a tuirnn checkpoint: use another file, e.g. checkpoints/last.pt") from None
+                        "give a .pt file written by tuirnn run, e.g. RUN/checkpoints/last.pt") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(p)!r} is not a tuirnn checkpoint; give a file written by tuirnn run")
     if ckpt.get("version", 0) > VERSION:

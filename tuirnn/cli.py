@@ -26,7 +26,8 @@ def _add_run(sub) -> None:
 
 
 def _add_sample(sub) -> None:
-    p = sub.add_parser("sample", help="generate text from a checkpoint (like char-rnn's sample.lua)")
+    p = sub.add_parser("sample", help="generate text from a checkpoint (like char-rnn's sample.lua)",
+                       description="Generate text from a checkpoint and stream it to stdout.")
     p.add_argument("checkpoint", help="a .pt file, or a run folder (uses its best.pt)")
     p.add_argument("--length", "-n", type=int, default=2000, help="characters to generate (2000)")
     p.add_argument("--temperature", "-t", type=float, default=1.0, help="softmax temperature (1.0)")
@@ -57,11 +58,29 @@ def _load_corpus(cfg):
     from .corpus import locate_corpus
     from .data import Corpus, decode_corpus
     from .progress import download_progress_bar
+    where = cfg.data.path or cfg.data.url or "the Python standard library's source"
+    show_status(f"tuirnn: reading the corpus ({where}) ...")
     with download_progress_bar() as progress:
         name, raw = locate_corpus(cfg.data, progress)
     text = decode_corpus(raw, name, cfg.data.normalize_newlines)
     del raw
-    return Corpus.from_text(text, name, cfg.data.val_frac)
+    corpus = Corpus.from_text(text, name, cfg.data.val_frac)
+    show_status(f"tuirnn: building the model ({cfg.model.cell} {cfg.model.num_layers}x{cfg.model.hidden_size}) ...")
+    return corpus
+
+
+def show_status(message: str) -> None:
+    """A transient line on a terminal's stderr while the slow start-up work runs (corpus,
+    model); the next status, the monitor or an error line replaces it. Nothing on a pipe."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + message)
+        sys.stderr.flush()
+
+
+def clear_status() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 def cmd_run(args) -> int:
@@ -96,6 +115,7 @@ def cmd_run(args) -> int:
     control = Control()
     trainer = Trainer(cfg, run_dir, [], control, corpus, resume_state)
     trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched
+    clear_status()
     if resume_state is None:
         runlog.make_run_dir(run_dir)
     runlog.write_config(run_dir, cfg)
@@ -126,7 +146,9 @@ def cmd_sample(args) -> int:
         raise UserError("--length must be 0 or more")
     if args.temperature <= 0 and not args.argmax:
         raise UserError("--temperature must be greater than 0 (or use --argmax)")
-    device = pick_device(args.device)
+    if args.top_k < 0:
+        raise UserError("--top-k must be 0 (all characters) or more")
+    device = pick_device(args.device, "--device")
     model, vocab, _ = model_from_checkpoint(args.checkpoint, device)
     out = sys.stdout
     chars = generate(model, vocab, args.length, args.prime, args.temperature, args.top_k,
@@ -145,8 +167,10 @@ def cmd_sample(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    if args.command is None:  # a bare `tuirnn` explains itself rather than start hours of training
+        parser.print_help()
+        print("\nStart with:  tuirnn run configs/tiny.yaml   (or `tuirnn run` for the offline default)")
+        return 0
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -155,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import neurons_cli
         return neurons_cli.main(args)
     except UserError as e:
+        clear_status()
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

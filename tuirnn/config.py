@@ -101,8 +101,13 @@ _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "tra
 _UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
 
 
+_TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
+
+
 def _type_name(annotation: str) -> str:
-    return annotation.replace(" | None", " or null")
+    base = annotation.split("|")[0].strip()
+    words = _TYPE_WORDS.get(base, base)
+    return f"{words} or null" if "None" in annotation else words
 
 
 def _coerce(key: str, annotation: str, value: Any) -> Any:
@@ -121,6 +126,13 @@ def _coerce(key: str, annotation: str, value: Any) -> Any:
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e3 (no dot) as a string
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if number is not None and number.is_integer():
+                return int(number)
     elif base == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -135,7 +147,7 @@ def _coerce(key: str, annotation: str, value: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "model.cell":
             return str(value)
     raise UserError(
-        f"config: {key} must be a {_type_name(annotation)}, got {value!r} ({type(value).__name__})"
+        f"config: {key} must be {_type_name(annotation)}, got {value!r}"
     )
 
 

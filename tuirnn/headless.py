@@ -36,7 +36,8 @@ class HeadlessPrinter:
             c.print(f"[bold]{ev.run_name}[/]: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
                     f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
                     f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
-            c.print(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} iterations per epoch)")
+            per = "iteration" if ev.iters_per_epoch == 1 else "iterations"
+            c.print(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
             if c.is_terminal:
                 self.progress = Progress(
                     TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),

@@ -107,7 +107,12 @@ def main(args) -> int:
         raise UserError("--top must be at least 1")
     if args.pattern is not None:
         finder.regex_signal("", args.pattern)            # a bad regex fails before loading
-    device = pick_device(args.device)
+    device = pick_device(args.device, "--device")
+    if args.html:
+        out_dir = Path(args.html).resolve().parent
+        if not out_dir.is_dir():
+            raise UserError(f"--html {args.html}: the folder {str(out_dir)!r} does not exist; "
+                            "create it or write the page elsewhere")
     model, vocab, ckpt = model_from_checkpoint(args.checkpoint, device)
     unit = parse_unit(args.unit, model.num_layers, model.hidden_size) if args.unit else None
     err = Console(stderr=True, highlight=False)
@@ -184,7 +189,7 @@ def ranking_table(result, patterns: list[str], top: int, origin: str, iteration)
         scores = finder.find_units(result, pattern, top=top)
         label = finder.pattern_label(pattern)
         if not scores:
-            table.add_row(label, "-", "-", "-", "no variation in this text")
+            table.add_row(label, "-", "-", "-", "never matches (or always matches) this text")
         for rank, s in enumerate(scores, 1):
             table.add_row(label if rank == 1 else "", str(rank), f"{s.layer}:{s.unit}",
                           KIND_LABELS[s.kind], f"{s.corr:+.3f}")

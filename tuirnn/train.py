@@ -29,22 +29,28 @@ from .sample import generate, word_share
 Sink = Callable[[Any], None]
 
 
-def pick_device(name: str) -> torch.device:
-    """auto: CUDA, then MPS, then CPU. An explicit device that is absent is a user error."""
+def pick_device(name: str, setting: str = "train.device") -> torch.device:
+    """auto: CUDA, then MPS, then CPU. An explicit device that is absent is a user error.
+
+    `setting` names where the value came from (train.device, --device) for the message.
+    """
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("mps" if mps else "cpu")
+    valid = name in ("cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit())
+    if not valid:
+        raise UserError(f"{setting} {name!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f"train.device is {name!r} but this machine has no CUDA GPU; use auto or cpu")
+            raise UserError(f"{setting} is {name!r} but this machine has no CUDA GPU; use auto or cpu")
         index = int(name.split(":")[1]) if ":" in name else 0
         if index >= torch.cuda.device_count():
-            raise UserError(f"train.device is {name!r} but only {torch.cuda.device_count()} GPU(s) exist; use cuda:0")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UserError("train.device is 'mps' but MPS is not available here; use auto or cpu")
+            raise UserError(f"{setting} is {name!r} but only {torch.cuda.device_count()} GPU(s) "
+                            "exist; use cuda:0")
+    if name == "mps" and not mps:
+        raise UserError(f"{setting} is 'mps' but MPS is not available here; use auto or cpu")
     return torch.device(name)
 
 
