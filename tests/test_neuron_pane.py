@@ -115,10 +115,20 @@ async def test_goto_unit_and_out_of_range():
         app.screen.query_one("#prompt-value").value = "1:3"
         await pilot.press("enter")
         assert (pane.layer_index, pane.unit) == (1, 3)
+        assert "layer 1 of 2 · unit 3 of 6" in pane.render().plain     # indices from 0
         await pilot.press("g")
-        app.screen.query_one("#prompt-value").value = "7:99"
+        prompt = app.screen
+        prompt.query_one("#prompt-value").value = "7:99"
+        await pilot.press("enter")                       # stays open, saying what is wrong
+        assert app.screen is prompt and "out of range" in str(prompt.query_one("#prompt-hint").render())
+        prompt.query_one("#prompt-value").value = "x"
         await pilot.press("enter")
-        assert (pane.layer_index, pane.unit) == (1, 3) and "out of range" in pane.message
+        assert app.screen is prompt and "not a unit" in str(prompt.query_one("#prompt-hint").render())
+        await pilot.press("escape")
+        assert (pane.layer_index, pane.unit) == (1, 3)
+        pane.note("some old error")
+        await pilot.press("n")                           # the next good action clears it
+        assert pane.message == "" and pane.unit == 4
 
 
 @pilot

@@ -45,6 +45,8 @@ async def test_header_chart_and_samples_show_the_run():
         assert "世界" in text
         chart = app.monitor.query_one(LossChart)
         assert "linear" in chart.border_title
+        for mark in ("raw", "smoothed", "• val", "★ best"):
+            assert mark in chart.border_title
         assert any(0x2800 < ord(c) <= 0x28FF for c in chart.render().plain)
 
 
@@ -97,6 +99,30 @@ async def test_sample_dialog_requests_and_streams_a_sample():
         text = screen_text(app)
         assert "generating" not in text and "sample 3/3" in text and "requested" in text
         assert len(app.run_state.samples) == 3
+
+
+@sync
+async def test_sample_dialog_starts_from_the_config_then_the_last_values():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        async def open_dialog():
+            await pilot.press("s")
+            return app.screen.query_one("#length", Input)
+        assert (await open_dialog()).value == "300"
+        await pilot.press("escape")
+        length = await open_dialog()
+        assert length.value == "300"                          # cancelling changes nothing
+        length.value = "77"
+        app.screen.query_one("#prime", Input).value = "a\\nb"
+        await pilot.press("enter")
+        length = await open_dialog()
+        assert length.value == "77" and app.screen.query_one("#prime", Input).value == "a\\nb"
+        length.value = ""                                     # empty: the config's, not 500
+        await pilot.press("enter")
+        sent = [r for r in requests(app.control) if isinstance(r, SampleRequest)]
+        assert [r.length for r in sent] == [77, 300] and sent[0].prime == "a\nb"
+        assert (await open_dialog()).value == "300"
+        await pilot.press("escape")
 
 
 @sync
@@ -166,6 +192,9 @@ async def test_log_toggle_and_help():
         assert not chart.log
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert "Monitor keys" in shown and "Neurons tab keys" in shown
+        assert "find units" in shown and "go to a unit" in shown and "from 0" in shown
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -174,10 +203,17 @@ async def test_log_toggle_and_help():
 async def test_command_palette_lists_the_monitor_commands():
     app = make_app(events=fake_run(3))
     async with app.run_test(size=SIZE):
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in ("Pause / resume training", "Sample now", "Save checkpoint now",
-                      "Toggle log scale", "Stop and quit"):
-            assert title in titles
+                      "Toggle log scale", "Stop and quit", "Show keys", "Samples tab"):
+            assert title in commands
+        assert "Quit" not in commands and "Keys" not in commands    # no duplicates
+        commands["Neurons tab"].callback()
+        assert app.monitor.query_one(TabbedContent).active == "neurons"
+        commands["Log scale on the loss chart"].callback()
+        assert app.monitor.query_one(LossChart).log
+        commands["Linear scale on the loss chart"].callback()
+        assert not app.monitor.query_one(LossChart).log
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+c"])
@@ -337,3 +373,16 @@ def test_run_monitor_lets_a_finished_trainer_serve(monkeypatch):
     monkeypatch.setattr(app_module.MonitorApp, "run", fake_run_app)
     assert app_module.run_monitor(FakeTrainer(), Control()) == 0
     assert seen["serve"] is True
+
+
+@sync
+async def test_neurons_footer_shows_the_pane_keys_and_monitor_keys_still_work():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"n", "p", "plus", "g", "x", "f", "r", "question_mark", "q"} <= shown
+        assert not shown & {"space", "s", "c", "t", "l"}
+        await pilot.press("space")                   # still pauses from the Neurons tab
+        assert app.control.paused

@@ -1,11 +1,13 @@
 """The monitor's pure functions, without an app."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
+import pytest
 
-from tuirnn.events import StepsCompleted
+from tuirnn.events import Paused, Resumed, StepsCompleted
 from tuirnn.ui import render
 from tuirnn.ui.messages import EventInbox, merge_steps
 from tuirnn.ui.state import RunState
@@ -100,6 +102,46 @@ def test_header_lines_fit_and_say_the_state():
     assert "LSTM 2×128" in lines[0].plain and "215.0k params" in lines[0].plain
     assert "iter 500/2000" in lines[1].plain and "ETA" in lines[1].plain
     assert "best" in lines[2].plain
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+def test_progress_line_fits_the_width_dropping_lr_first(width):
+    st = RunState()
+    for ev in fake_run():
+        st.apply(ev)
+    st.run = dataclasses.replace(st.run, max_iters=1_000_000, iters_per_epoch=12345)
+    st.iteration = 123_456
+    lines = render.header_lines(st, width)
+    two = lines[1].plain
+    assert render.cell_width(two) <= width, two
+    assert "iter 123456/1000000" in two and "ETA" in two and "…" not in two
+    if width == 80:
+        assert "lr" not in two and "ch/s" in two
+    if width >= 100:
+        assert "lr 2.0e-03" in two and "ep 1.25/81.00" in two
+
+
+def test_paused_header_shows_no_rate_or_eta():
+    st = RunState()
+    for ev in fake_run():
+        st.apply(ev)
+    assert "45.0k ch/s" in render.header_lines(st, 120)[1].plain
+    st.apply(Paused(iteration=500))
+    two = render.header_lines(st, 120)[1].plain
+    assert "– ch/s" in two and "ETA –" in two
+
+
+def test_eta_uses_the_rate_over_the_last_half_minute():
+    st = RunState()
+    st.apply(fake_run()[0])
+    for i in range(1, 40):                 # 10 steps/s for 39 s
+        st.apply(StepsCompleted(10 * i, 0.0, (2.0,), 1e-3, 1.0, float(i)))
+    st.apply(StepsCompleted(400, 0.0, (2.0,), 1e-3, 1.0, 45.0))   # one slow report (an eval)
+    assert 7 < st.steps_per_sec < 10           # the newest report alone would say 1.7
+    st.apply(Paused(400))
+    st.apply(Resumed(400))
+    st.apply(StepsCompleted(410, 0.0, (2.0,), 1e-3, 1.0, 545.0))  # after a long pause
+    assert 7 < st.steps_per_sec < 10
 
 
 def test_state_folds_events():

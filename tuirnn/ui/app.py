@@ -119,7 +119,10 @@ class MonitorApp(App[int]):
 
     # --- command palette --------------------------------------------------------------------
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Quit (no save) and Keys would sit beside ours: leave them out
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
         m = self.monitor
         for title, help_text, action in (
             ("Pause / resume training", "Stop at the next step boundary, or go on", m.action_toggle_pause),
@@ -128,6 +131,14 @@ class MonitorApp(App[int]):
             ("Older sample", "Step back through the sample history", m.action_older),
             ("Newer sample", "Step forward through the sample history", m.action_newer),
             ("Toggle log scale", "Loss chart: log or linear y axis", m.action_toggle_log),
+            ("Log scale on the loss chart", "Loss chart: log y axis", lambda: m.set_log(True)),
+            ("Linear scale on the loss chart", "Loss chart: linear y axis",
+             lambda: m.set_log(False)),
+            ("Training tab", "Loss chart and the newest sample (key 1)",
+             lambda: m.action_tab("training")),
+            ("Samples tab", "Every sample so far (key 2)", lambda: m.action_tab("samples")),
+            ("Neurons tab", "Text coloured by one hidden unit (key 3)",
+             lambda: m.action_tab("neurons")),
             ("Show keys", "Every key of the monitor", m.action_help),
             ("Stop and quit", "Save checkpoints/last.pt and exit", self.action_stop),
         ):

@@ -43,7 +43,8 @@ class MonitorScreen(Screen):
     def __init__(self, state: RunState) -> None:
         super().__init__()
         self.state = state
-        self.sample_defaults: dict = {}
+        self.sample_config: dict = {}      # the run's sample section (what empty fields mean)
+        self.sample_last: dict = {}        # the form as last sent (the next dialog starts there)
         self.ready = False       # widgets composed; before that events only fold into state
 
     def on_mount(self) -> None:
@@ -92,7 +93,7 @@ class MonitorScreen(Screen):
                 if why is not None and self.neuron_pane is not None:
                     self.neuron_pane.cancel_pending(why)
             elif isinstance(ev, RunStarted):
-                self.sample_defaults = self._defaults_from_config(ev.config)
+                self.sample_config = self._defaults_from_config(ev.config)
         self.refresh_parts(changed)
 
     def refresh_parts(self, changed: set[str]) -> None:
@@ -193,7 +194,8 @@ class MonitorScreen(Screen):
         def send(request: dict | None) -> None:
             if request is None or self._refuse("sample"):
                 return
-            self.sample_defaults = {k: str(v if v is not None else "") for k, v in request.items()}
+            self.sample_last = {k: str(v if v is not None else "") for k, v in request.items()}
+            self.sample_last["prime"] = request["prime"].replace("\n", "\\n")  # as typed
             rid = self.control.request_sample(**request)
             self.state.samples.append(SampleEntry(
                 text="", iteration=self.state.iteration, temperature=request["temperature"],
@@ -203,7 +205,7 @@ class MonitorScreen(Screen):
                 panel.newest()
 
         vocab = self.state.run.vocab if self.state.run else None
-        self.app.push_screen(SampleDialog(vocab, self.sample_defaults), send)
+        self.app.push_screen(SampleDialog(vocab, self.sample_last, self.sample_config), send)
 
     def action_save(self) -> None:
         if self._refuse("save"):
@@ -228,6 +230,9 @@ class MonitorScreen(Screen):
     def action_toggle_log(self) -> None:
         chart = self.query_one(LossChart)
         chart.log = not chart.log
+
+    def set_log(self, log: bool) -> None:
+        self.query_one(LossChart).log = log
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

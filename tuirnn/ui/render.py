@@ -245,6 +245,34 @@ STATE_STYLES = {
 }
 
 
+MIN_BAR = 6
+
+
+def progress_line(st, width: int) -> Text:
+    """'iter 500/2000 ████   25% · ep 1.25/5.00 · 45.0k ch/s · ETA 1m15s · lr 2.0e-03',
+    cut to `width`: lr goes first, then the epoch total, the epoch, the rate; never wraps.
+    While paused the rate and ETA show '–' (they would be stale)."""
+    run = st.run
+    total = max(run.max_iters, 1)
+    paused = st.state in ("paused", "pausing")
+    eta = None if st.over or paused else eta_seconds(st.iteration, run.max_iters, st.steps_per_sec)
+    rate = "–" if paused else fmt_si(st.chars_per_sec)
+    epochs_total = run.max_iters / max(1, run.iters_per_epoch)
+    head = f"iter {st.iteration}/{run.max_iters} "
+    pct = f" {100 * st.iteration / total:3.0f}%"
+    ep_full, ep_short = f"ep {st.epoch:.2f}/{epochs_total:.2f}", f"ep {st.epoch:.1f}"
+    rate_s, eta_s, lr_s = f"{rate} ch/s", f"ETA {fmt_duration(eta)}", f"lr {fmt_lr(st.lr)}"
+    for fields in ((ep_full, rate_s, eta_s, lr_s), (ep_full, rate_s, eta_s),
+                   (ep_short, rate_s, eta_s), (rate_s, eta_s), (eta_s,), ()):
+        tail = pct + "".join(f" · {f}" for f in fields)
+        if len(head) + MIN_BAR + len(tail) <= width:
+            break
+    bar_w = max(MIN_BAR, width - len(head) - len(tail))
+    l2 = Text.assemble(head, (progress_bar(st.iteration / total, bar_w), "green"), tail)
+    l2.no_wrap, l2.overflow = True, "ellipsis"
+    return l2
+
+
 def header_lines(st, width: int) -> list[Text]:
     """Three header lines from a RunState-like `st` (run, iteration, epoch, losses, ...)."""
     run = st.run
@@ -256,14 +284,7 @@ def header_lines(st, width: int) -> list[Text]:
     l1.append(run.run_name, style="bold")
     l1.append(f" · {run.cell.upper()} {run.num_layers}×{run.hidden_size}"
               f" · {fmt_si(run.num_params)} params · {run.device}", style="")
-    total = max(run.max_iters, 1)
-    epochs_total = run.max_iters / max(1, run.iters_per_epoch)
-    eta = None if st.over else eta_seconds(st.iteration, run.max_iters, st.steps_per_sec)
-    head = f"iter {st.iteration}/{run.max_iters} "
-    tail = (f" {100 * st.iteration / total:3.0f}% · ep {st.epoch:.2f}/{epochs_total:.2f}"
-            f" · {fmt_si(st.chars_per_sec)} ch/s · ETA {fmt_duration(eta)} · lr {fmt_lr(st.lr)}")
-    bar_w = max(6, width - len(head) - len(tail))
-    l2 = Text.assemble(head, (progress_bar(st.iteration / total, bar_w), "green"), tail)
+    l2 = progress_line(st, width)
     last = st.losses[-1] if len(st.losses) else None
     avg = st.smooth[-1] if len(st.smooth) else None
     l3 = Text.assemble("loss ", (fmt_loss(last), "bold"), f" (avg {fmt_loss(avg)})")
@@ -293,7 +314,7 @@ def sample_title(entry, index: int, count: int) -> Text:
     if entry.top_k:
         t.append(f" · top-k {entry.top_k}")
     if entry.word_share is not None:
-        t.append(" · words ")
+        t.append(" · real words ")
         t.append(fmt_share(entry.word_share), style="bold")
     if entry.request_id is not None:
         t.append(" · requested", style="italic")

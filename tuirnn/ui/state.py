@@ -18,6 +18,7 @@ from ..events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Probe
                       SampleGenerated, StepsCompleted)
 
 SMOOTH_ALPHA = 0.05     # EMA weight of the newest step in the smoothed train curve
+RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
 
 
 @dataclass
@@ -58,7 +59,7 @@ class RunState:
     version: int = 0           # bumped whenever the loss series change (chart cache key)
     _ema: float = 0.0
     _ema_w: float = 0.0
-    _last_rate_at: tuple[int, float] | None = None
+    _rate_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, elapsed)
     _loss_origin: int | None = None   # iteration before the first loss held
     _before_save: str | None = None
 
@@ -95,10 +96,7 @@ class RunState:
                 self._ema = (1 - SMOOTH_ALPHA) * self._ema + SMOOTH_ALPHA * x
                 self._ema_w = (1 - SMOOTH_ALPHA) * self._ema_w + SMOOTH_ALPHA
                 self.smooth.append(self._ema / self._ema_w)
-            if self._last_rate_at and ev.elapsed_s > self._last_rate_at[1]:
-                it0, t0 = self._last_rate_at
-                self.steps_per_sec = (ev.iteration - it0) / (ev.elapsed_s - t0)
-            self._last_rate_at = (ev.iteration, ev.elapsed_s)
+            self._update_rate(ev.iteration, ev.elapsed_s)
             self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
             self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
             if self.state == "starting":
@@ -154,6 +152,7 @@ class RunState:
                 self.set_state("paused")
             return {"header"}
         if isinstance(ev, Resumed):
+            self._rate_points.clear()         # the pause is not training time
             if self.state != "stopping":
                 self.set_state("training")
             return {"header"}
@@ -171,6 +170,18 @@ class RunState:
             self.state = "failed"
             return {"header"}
         return set()
+
+    def _update_rate(self, iteration: int, elapsed: float) -> None:
+        """steps/s over the last RATE_WINDOW_S seconds of reports (not just the newest one,
+        whose rate jumps with evals and sampling), so the ETA moves smoothly."""
+        pts = self._rate_points
+        if pts and elapsed <= pts[-1][1]:
+            pts.clear()                       # a new clock (a resumed run)
+        pts.append((iteration, elapsed))
+        while len(pts) > 2 and elapsed - pts[1][1] >= RATE_WINDOW_S:
+            pts.pop(0)
+        if len(pts) >= 2 and elapsed > pts[0][1]:
+            self.steps_per_sec = (iteration - pts[0][0]) / (elapsed - pts[0][1])
 
     def apply_history(self, events: list[Any]) -> None:
         """Fold in a resumed run's earlier events (from events.jsonl) as its past: losses,

@@ -1,4 +1,4 @@
-"""`?`: every key of the monitor in one table; any key closes it."""
+"""`?`: every key of the monitor and of the Neurons tab, one table each; Esc closes it."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -20,12 +20,26 @@ KEYS = [
     ("?", "this help"),
 ]
 
+NEURON_KEYS = [
+    ("n  p", "next / previous unit (units and layers are numbered from 0)"),
+    ("+  -", "next / previous layer"),
+    ("g", "go to a unit: 37, or LAYER:UNIT like 1:37"),
+    ("x", "show tanh(c) or h (LSTM)"),
+    ("f  /", "find units that track a pattern (regex or built-in)"),
+    ("r", "show the model's guesses under each line"),
+    ("←→↑↓", "move the cursor (also PgUp PgDn Home End)"),
+    ("v", "probe the validation text"),
+    ("m", "probe the newest sample"),
+    ("t", "type or paste text to probe"),
+    ("o", "open a file to probe"),
+]
 
-def help_table() -> Table:
+
+def help_table(keys=KEYS) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key, what in KEYS:
+    for key, what in keys:
         table.add_row(key, what)
     return table
 
@@ -35,7 +49,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
+            yield Static("Monitor keys", classes="help-heading")
             yield Static(help_table())
+            yield Static("Neurons tab keys", classes="help-heading")
+            yield Static(help_table(NEURON_KEYS))
             yield Static("Stopping always saves; `tuirnn run --resume RUN_DIR` continues. "
                          "Esc closes.", id="help-note")
 

@@ -24,7 +24,10 @@ class LossChart(Widget):
         self._cache: tuple[tuple, Text] | None = None
 
     def watch_log(self, log: bool) -> None:
-        self.border_title = f"loss ({'log' if log else 'linear'} scale · l toggles)"
+        # the legend: what each mark is (colours as drawn), then the scale
+        self.border_title = (f"loss: [grey50]⠉ raw[/] · [bold cyan]⠉ smoothed[/] · "
+                             f"[bold yellow]• val[/] · [bold green]★ best[/] · "
+                             f"{'log' if log else 'linear'} scale (l)")
 
     def on_mount(self) -> None:
         self.watch_log(self.log)

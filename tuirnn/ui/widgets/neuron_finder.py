@@ -36,7 +36,7 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Close"),
                 Binding("down", "patterns", "Built-ins", show=False)]
-    HINT = "Type a regex + Enter · Tab/↓: built-in list · Enter: show unit · Esc: close"
+    HINT = "type a regex + Enter · Tab/↓: built-ins · Enter on a unit: show it"
     TOP = 20
 
     def __init__(self, result: ProbeResult, pattern: str = "quotes") -> None:

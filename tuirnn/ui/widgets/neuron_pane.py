@@ -36,13 +36,14 @@ class NeuronPane(Widget, can_focus=True):
     BINDINGS = [
         Binding("n", "unit(1)", "Unit+"),
         Binding("p", "unit(-1)", "Unit-"),
-        Binding("plus,greater_than_sign", "layer(1)", "Layer+"),
+        Binding("plus,greater_than_sign", "layer(1)", "Layer"),
         Binding("minus,less_than_sign", "layer(-1)", "Layer-", show=False),
-        Binding("g", "goto_unit", "Go to unit"),
-        Binding("x", "toggle_kind", "tanh(c)/h"),
-        Binding("slash,f", "find", "Find"),
-        Binding("r", "toggle_predictions", "Guesses"),
-        Binding("t", "type_text", "Type text"),
+        Binding("g", "goto_unit", "Go to"),
+        Binding("x", "toggle_kind", "c/h"),
+        Binding("f,slash", "find", "Find"),
+        Binding("r", "toggle_predictions", "Guess"),
+        # the rest are in `?` (the footer has room for the most used only at 80 columns)
+        Binding("t", "type_text", "Type text", show=False),
         Binding("m", "use_sample", "Sample", show=False),
         Binding("o", "open_file", "Open file", show=False),
         Binding("v", "use_val", "Val text", show=False),
@@ -54,6 +55,11 @@ class NeuronPane(Widget, can_focus=True):
         Binding("pagedown", "cursor_page(1)", "Page down", show=False),
         Binding("home", "cursor_to(0)", "Start", show=False),
         Binding("end", "cursor_to(-1)", "End", show=False),
+        # The monitor's keys still work here but leave the footer to the pane's (80 columns)
+        *(Binding(key, f"screen.{action}", show=False) for key, action in (
+            ("space", "toggle_pause"), ("s", "sample"), ("c", "save"),
+            ("left_square_bracket", "older"), ("right_square_bracket", "newer"),
+            ("l", "toggle_log"))),
     ]
 
     probe: reactive[ProbeCompleted | None] = reactive(None, always_update=True)
@@ -153,8 +159,9 @@ class NeuronPane(Widget, can_focus=True):
                                  "or paste text, o: open a file.\n", self.message)
         r = self.result
         header = Text.assemble(
-            ("layer ", "dim"), f"{self.layer_index}/{r.num_layers - 1}", ("  unit ", "dim"),
-            f"{self.unit}/{r.hidden_size - 1}", "  ", (KIND_LABELS[self.effective_kind], "bold"),
+            ("layer ", "dim"), f"{self.layer_index}", (f" of {r.num_layers} · unit ", "dim"),
+            f"{self.unit}", (f" of {r.hidden_size}", "dim"), "  ",
+            (KIND_LABELS[self.effective_kind], "bold"),
             ("  iter ", "dim"), str(r.iteration), "  ", f"{r.source} {len(r.text)} chars",
             "  ", R.render_scale_legend(no_color, cells=1), end="")
         rows = [header]
@@ -178,7 +185,9 @@ class NeuronPane(Widget, can_focus=True):
     @staticmethod
     def stack(rows: list[Text]) -> Text:
         """One Text of the rows, each cropped to the pane (never wrapped: row = screen line)."""
-        return Text("\n", no_wrap=True, overflow="crop").join(rows)
+        out = Text("\n").join(rows)
+        out.no_wrap, out.overflow = True, "crop"      # join() does not keep these
+        return out
 
     def cursor_line(self, no_color: bool) -> Text:
         r, t = self.result, self.cursor
@@ -196,28 +205,28 @@ class NeuronPane(Widget, can_focus=True):
     def action_unit(self, step: int) -> None:
         if self.result:
             self.unit = (self.unit + step) % self.result.hidden_size
-            self.refresh()
+            self.note("")
 
     def action_layer(self, step: int) -> None:
         if self.result:
             self.layer_index = (self.layer_index + step) % self.result.num_layers
-            self.refresh()
+            self.note("")
 
-    def select(self, layer: int, unit: int, kind: str | None = None) -> None:
+    def select(self, layer: int, unit: int, kind: str | None = None, note: str = "") -> None:
         self.layer_index, self.unit = layer, unit
         self.kind = kind or self.kind
-        self.refresh()
+        self.note(note)
 
     def action_toggle_kind(self) -> None:
         if self.result is not None and self.result.c is None:
             self.note("GRU/RNN layers have only h")
             return
         self.kind = "h" if self.kind == "c" else "c"
-        self.refresh()
+        self.note("")
 
     def action_toggle_predictions(self) -> None:
         self.show_predictions = not self.show_predictions
-        self.refresh()
+        self.note("")
 
     def move_cursor(self, t: int) -> None:
         if self.result and self.result.text:
@@ -248,25 +257,31 @@ class NeuronPane(Widget, can_focus=True):
         r = self.result
         self.app.push_screen(NeuronPrompt(
             f"Go to unit (0-{r.hidden_size - 1}) or LAYER:UNIT (layers 0-{r.num_layers - 1})",
-            value=f"{self.layer_index}:{self.unit}"), self._goto)
+            value=f"{self.layer_index}:{self.unit}", hint="numbers count from 0",
+            validate=lambda answer: self.parse_goto(answer)[1]), self._goto)
 
-    def _goto(self, answer: str | None) -> None:
-        if not answer or self.result is None:
-            return
+    def parse_goto(self, answer: str) -> tuple[tuple[int, int] | None, str]:
+        """'37' or '1:37' -> ((layer, unit), '') or (None, what is wrong)."""
         r = self.result
         try:
             layer, _, unit = answer.strip().rpartition(":")
             layer_n = int(layer) if layer else self.layer_index
             unit_n = int(unit)
         except ValueError:
-            self.note(f"not a unit: {answer!r} (try 37 or 1:37)")
+            return None, f"not a unit: {answer!r} (try 37 or 1:37)"
+        if r is None or not (0 <= layer_n < r.num_layers and 0 <= unit_n < r.hidden_size):
+            return None, (f"{layer_n}:{unit_n} is out of range: layers 0-{r.num_layers - 1}, "
+                          f"units 0-{r.hidden_size - 1}" if r else "no probe yet")
+        return (layer_n, unit_n), ""
+
+    def _goto(self, answer: str | None) -> None:
+        if not answer or self.result is None:
             return
-        if not (0 <= layer_n < r.num_layers and 0 <= unit_n < r.hidden_size):
-            self.note(f"{layer_n}:{unit_n} is out of range: layers 0-{r.num_layers - 1}, "
-                      f"units 0-{r.hidden_size - 1}")
+        where, error = self.parse_goto(answer)
+        if where is None:
+            self.note(error)
             return
-        self.message = ""
-        self.select(layer_n, unit_n)
+        self.select(*where)
 
     def action_find(self) -> None:
         if self.result is not None and self.result.text:
@@ -274,8 +289,7 @@ class NeuronPane(Widget, can_focus=True):
 
     def _found(self, score: UnitScore | None) -> None:
         if score is not None:
-            self.message = f"r = {score.corr:+.3f}"
-            self.select(score.layer, score.unit, score.kind)
+            self.select(score.layer, score.unit, score.kind, note=f"r = {score.corr:+.3f}")
 
     def action_type_text(self) -> None:
         typed = self._source[0] if self._source[1] == "typed" else ""

@@ -12,14 +12,24 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ...config import SampleConfig
 
-def parse_sample_form(values: dict[str, str], vocab: str | None) -> tuple[dict | None, str]:
-    """Form strings -> (request kwargs, '') or (None, error message)."""
+
+_SAMPLE = SampleConfig()
+DEFAULTS = {"prime": "", "temperature": f"{_SAMPLE.temperature:g}", "length": str(_SAMPLE.length),
+            "top_k": str(_SAMPLE.top_k), "seed": ""}
+
+
+def parse_sample_form(values: dict[str, str], vocab: str | None,
+                      fallback: dict[str, str] | None = None) -> tuple[dict | None, str]:
+    """Form strings -> (request kwargs, '') or (None, error message). An empty field takes
+    its value from `fallback` (the run's config), else the config defaults."""
+    fb = {**DEFAULTS, **(fallback or {})}
     out: dict = {"prime": values.get("prime", "").replace("\\n", "\n")}
     try:
-        out["temperature"] = float(values.get("temperature") or 0.8)
-        out["length"] = int(values.get("length") or 500)
-        out["top_k"] = int(values.get("top_k") or 0)
+        out["temperature"] = float(values.get("temperature") or fb["temperature"])
+        out["length"] = int(values.get("length") or fb["length"])
+        out["top_k"] = int(values.get("top_k") or fb["top_k"])
         seed = values.get("seed", "").strip()
         out["seed"] = int(seed) if seed else None
     except ValueError as e:
@@ -40,11 +50,14 @@ def parse_sample_form(values: dict[str, str], vocab: str | None) -> tuple[dict |
 class SampleDialog(ModalScreen[dict | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "generate", "Generate")]
 
-    def __init__(self, vocab: str | None, defaults: dict | None = None) -> None:
+    def __init__(self, vocab: str | None, defaults: dict | None = None,
+                 fallback: dict | None = None) -> None:
+        """defaults: the form's starting strings (the last values used); fallback: what an
+        empty field means (the run's config)."""
         super().__init__()
         self.vocab = vocab
-        self.defaults = {"prime": "", "temperature": "0.8", "length": "500", "top_k": "0",
-                         "seed": "", **(defaults or {})}
+        self.fallback = {**DEFAULTS, **(fallback or {})}
+        self.defaults = {**self.fallback, **(defaults or {})}
 
     def compose(self) -> ComposeResult:
         d = self.defaults
@@ -73,7 +86,7 @@ class SampleDialog(ModalScreen[dict | None]):
         return {i.id: i.value for i in self.query(Input) if i.id}
 
     def action_generate(self) -> None:
-        request, error = parse_sample_form(self.form_values(), self.vocab)
+        request, error = parse_sample_form(self.form_values(), self.vocab, self.fallback)
         if request is None:
             self.query_one("#sample-error", Static).update(error)
             return

@@ -16,4 +16,6 @@ class StatusHeader(Widget):
         self.state = state
 
     def render(self) -> Text:
-        return Text("\n").join(header_lines(self.state, self.size.width))
+        text = Text("\n").join(header_lines(self.state, self.size.width))
+        text.no_wrap, text.overflow = True, "ellipsis"   # one screen line per header line
+        return text
