@@ -1,0 +1,88 @@
+"""A finished run keeps serving sample/probe/save until quit; a failed one refuses."""
+from __future__ import annotations
+
+from tuirnn.control import ProbeRequest, SampleRequest, SaveRequest
+from tuirnn.events import EvalCompleted, RunFailed, RunFinished
+from tuirnn.ui.app import make_app
+from tuirnn.ui.messages import RunExited
+from tuirnn.ui.widgets.sample_dialog import SampleDialog
+from test_ui_app import SIZE, requests, screen_text
+from ui_fakes import fake_run, sync
+
+
+@sync
+async def test_finished_run_still_samples_probes_and_saves():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        app.feed(RunFinished(iteration=500, reason="max_iters", best_val_loss=1.61,
+                             best_checkpoint="/tmp/runs/tiny-demo/checkpoints/best.pt"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "FINISHED" in text and "best.pt" in text and "1.610" in text
+        await pilot.press("space")                   # nothing left to pause
+        assert not app.control.paused
+        await pilot.press("c")
+        assert any(isinstance(r, SaveRequest) for r in requests(app.control))
+        await pilot.press("s")
+        assert isinstance(app.screen, SampleDialog)
+        await pilot.press("enter")
+        assert any(isinstance(r, SampleRequest) for r in requests(app.control))
+        await pilot.press("3", "v")
+        await pilot.pause()
+        assert any(isinstance(r, ProbeRequest) for r in app.control.take())
+        app.training_alive = True                    # the trainer serves until quit
+        await pilot.press("q")
+        assert app.control.stopped and app.is_running
+        app.post_message(RunExited())
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@sync
+async def test_final_eval_reprobe_is_sent_with_the_finish():
+    app = make_app(events=fake_run(3))
+    async with app.run_test(size=SIZE) as pilot:
+        app.control.take()
+        app.feed(EvalCompleted(iteration=30, epoch=0.1, val_loss=2.0, best_val_loss=2.0, is_best=True),
+                 RunFinished(iteration=30, reason="max_iters", best_val_loss=2.0, best_checkpoint=None))
+        assert any(isinstance(r, ProbeRequest) for r in app.control.take())
+        await pilot.pause()
+
+
+@sync
+async def test_failed_run_refuses_work_and_clears_probing():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "v")
+        await pilot.pause()
+        pane = app.monitor.neuron_pane
+        assert pane.message.startswith("probing")
+        app.control.take()
+        app.feed(RunFailed(iteration=30, error="RuntimeError: boom", traceback=""))
+        await pilot.pause()
+        assert "not probed" in pane.message and "failed" in pane.message
+        await pilot.press("v", "s", "c")
+        await pilot.pause()
+        assert not isinstance(app.screen, SampleDialog) and app.control.take() == []
+        assert "not probed" in pane.message
+
+
+def test_run_monitor_lets_a_finished_trainer_serve(monkeypatch):
+    from tuirnn.control import Control
+    from tuirnn.ui import app as app_module
+    seen = {}
+
+    class FakeTrainer:
+        sinks: list = []
+        serve_after_finish = False
+
+        def run(self):
+            seen["serve"] = self.serve_after_finish
+
+    def fake_run_app(self):
+        self.start_training()
+        self.control.stop()
+
+    monkeypatch.setattr(app_module.MonitorApp, "run", fake_run_app)
+    assert app_module.run_monitor(FakeTrainer(), Control()) == 0
+    assert seen["serve"] is True
