@@ -308,3 +308,16 @@ async def test_neurons_footer_shows_the_pane_keys_and_monitor_keys_still_work():
         assert not shown & {"space", "s", "c", "t", "l"}
         await pilot.press("space")                   # still pauses from the Neurons tab
         assert app.control.paused
+
+
+@sync
+async def test_header_shows_all_three_lines_at_80_columns():
+    from tuirnn.ui.widgets.status_header import StatusHeader
+    app = make_app(events=fake_run())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        header = app.monitor.query_one(StatusHeader)
+        lines = [header.render_line(y).text for y in range(3)]
+        assert "TRAINING" in lines[0]
+        assert "iter 500/2000" in lines[1] and "ETA" in lines[1] and "ch/s" in lines[1]
+        assert lines[2].lstrip().startswith("loss") and "best" in lines[2]

@@ -121,7 +121,7 @@ class MonitorScreen(Screen):
             ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
             banner.update(Text.assemble(
                 ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best}\n",
-                f"checkpoint: {ckpt or '–'} · s samples, Neurons still probes · q quits"))
+                f"checkpoint: {ckpt or '–'} · s, c and Neurons still work · q quits"))
             banner.set_class(True, "finished")
         banner.display = True
 

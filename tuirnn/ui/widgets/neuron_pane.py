@@ -30,7 +30,7 @@ MAX_CHARS = 2000         # text sent to the probe (a 3x512 LSTM probes 2,000 cha
 
 class NeuronPane(Widget, can_focus=True):
     DEFAULT_CSS = """
-    NeuronPane { height: 1fr; padding: 0 1; }
+    NeuronPane { height: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     NeuronPane:focus { background-tint: $foreground 3%; }
     """
     BINDINGS = [
@@ -162,8 +162,12 @@ class NeuronPane(Widget, can_focus=True):
             ("layer ", "dim"), f"{self.layer_index}", (f" of {r.num_layers} · unit ", "dim"),
             f"{self.unit}", (f" of {r.hidden_size}", "dim"), "  ",
             (KIND_LABELS[self.effective_kind], "bold"),
-            ("  iter ", "dim"), str(r.iteration), "  ", f"{r.source} {len(r.text)} chars",
-            "  ", R.render_scale_legend(no_color, cells=1), end="")
+            ("  iter ", "dim"), str(r.iteration), "  ", r.source, end="")
+        legend = R.render_scale_legend(no_color, cells=1)
+        if header.cell_len + len(f" {len(r.text)} chars") + 2 + legend.cell_len <= width:
+            header.append(f" {len(r.text)} chars")       # the colour key matters more
+        header.append("  ")
+        header.append_text(legend)
         rows = [header]
         if not r.text:
             rows.append(Text("(no text: every character was outside the vocabulary)"))
