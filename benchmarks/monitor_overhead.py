@@ -40,7 +40,7 @@ def chars_per_sec(run_dir: Path, skip: int) -> float:
 
 def finished(run_dir: Path) -> bool:
     log = run_dir / "events.jsonl"
-    return log.exists() and '"RunFinished"' in log.read_text()[-2000:]
+    return log.exists() and '"RunFinished"' in log.read_text()  # probes may follow it
 
 
 def tmux(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -92,7 +92,7 @@ def key_latency(args, run_dir: Path) -> list[float]:
             time.sleep(0.2)
         for _ in range(args.keys):
             before = tmux("capture-pane", "-p", "-t", name).stdout
-            want = "(log scale" if "(linear scale" in before else "(linear scale"
+            want = "log scale" if "linear scale" in before else "linear scale"
             t0 = time.perf_counter()
             tmux("send-keys", "-t", name, "l")
             while want not in tmux("capture-pane", "-p", "-t", name).stdout:
