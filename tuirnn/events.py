@@ -133,10 +133,6 @@ class RunFailed:
     traceback: str
 
 
-Event = (RunStarted | StepsCompleted | EvalStarted | EvalCompleted | SampleGenerated
-         | SampleChunkGenerated | ProbeCompleted | CheckpointSaved | Paused | Resumed
-         | RunFinished | RunFailed)
-
 EVENT_TYPES = {cls.__name__: cls for cls in (
     RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
     ProbeCompleted, CheckpointSaved, Paused, Resumed, RunFinished, RunFailed)}

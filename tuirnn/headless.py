@@ -6,6 +6,7 @@ ask the trainer to stop; it saves checkpoints/last.pt before the process exits.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .control import Control
-from .events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
+from .events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
                      RunStarted, SampleGenerated, StepsCompleted)
 
 
@@ -64,8 +65,6 @@ class HeadlessPrinter:
                    f"{ev.word_share:.0%} real words)", style="dim")
             c.print(ev.text, markup=False, highlight=False)
             c.rule(style="dim")
-        elif isinstance(ev, CheckpointSaved) and ev.kind in ("manual", "last") and self.finished is None:
-            pass
         elif isinstance(ev, (Paused, Resumed)):
             c.print(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
         elif isinstance(ev, RunFinished):
@@ -105,7 +104,6 @@ def run_headless(trainer, control: Control) -> int:
             printer.console.print(printer.failed.traceback, markup=False, highlight=False)
             print(f"error: training failed: {printer.failed.error} (traceback in {trainer.run_dir}/error.log)")
             return 1
-        import sys
         print(f"error: {printer.failed.error}", file=sys.stderr)
         return 2
     if control.stopped and printer.finished is not None and printer.finished.reason == "stopped":

@@ -89,8 +89,8 @@ def _pack(a: np.ndarray, dtype: str) -> bytes:
 
 def split_known(text: str, vocab: str) -> tuple[str, str]:
     """(text without characters outside vocab, those characters sorted and deduplicated)."""
-    known = set(vocab)
-    unknown = sorted({ch for ch in text if ch not in known})
+    from .data import unknown_chars
+    unknown = unknown_chars(text, vocab)
     if not unknown:
         return text, ""
     bad = set(unknown)
