@@ -25,16 +25,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None,
 
 class Tmux:
     def __init__(self, command: str, width: int = 120, height: int = 36) -> None:
+        # a server of its own (-L): killing the last session of a shared server races with the
+        # next test's new-session ("server exited unexpectedly"), and a user's tmux is left alone
         self.name = f"tuirnn-test-{uuid.uuid4().hex[:8]}"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
+        self.tmux = ["tmux", "-L", self.name]
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width),
                         "-y", str(height), "-c", str(ROOT), command], check=True)
 
     def capture(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+        return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
                               capture_output=True, text=True).stdout
 
     def keys(self, *keys: str, literal: bool = False) -> None:
-        cmd = ["tmux", "send-keys", "-t", self.name] + (["-l"] if literal else []) + list(keys)
+        cmd = [*self.tmux, "send-keys", "-t", self.name] + (["-l"] if literal else []) + list(keys)
         subprocess.run(cmd, check=True)
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
@@ -47,11 +50,11 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear; the screen was:\n{self.capture()}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name],
+        return subprocess.run([*self.tmux, "has-session", "-t", self.name],
                               capture_output=True).returncode == 0
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def run_command(run_dir: Path, *args: str) -> str:
@@ -88,10 +91,10 @@ def test_train_pause_sample_resume_quit_and_resume(tmp_path):
         tmux.keys("Enter")
         screen = tmux.wait_for("requested")
         end = time.monotonic() + 120  # generous: a loaded 2-core CI machine is slow
-        while "generating" in screen and time.monotonic() < end:
+        while not ("generating" not in screen and "The " in screen) and time.monotonic() < end:
             time.sleep(0.2)
             screen = tmux.capture()
-        assert "generating" not in screen and "The " in screen
+        assert "generating" not in screen and "The " in screen, screen
         assert "PAUSED" in screen
         tmux.keys("Space")
         tmux.wait_for("TRAINING")
