@@ -43,8 +43,11 @@ def finished(run_dir: Path) -> bool:
     return log.exists() and '"RunFinished"' in log.read_text()  # probes may follow it
 
 
+TMUX_SERVER = f"tuirnn-bench-{uuid.uuid4().hex[:8]}"   # a server of our own: a user's is left alone
+
+
 def tmux(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, **kw)
+    return subprocess.run(["tmux", "-L", TMUX_SERVER, *args], capture_output=True, text=True, **kw)
 
 
 def run_headless(args, run_dir: Path) -> None:
@@ -140,6 +143,7 @@ def main() -> int:
           f"p95 {1000 * p95:.0f} ms, max {1000 * lat[-1]:.0f} ms over {len(lat)} presses "
           f"(target p95 < 100 ms)")
     shutil.rmtree(tmp, ignore_errors=True)
+    tmux("kill-server")
     return 0
 
 

@@ -102,7 +102,7 @@ class MonitorScreen(Screen):
         if "header" in changed:
             self.query_one(StatusHeader).refresh()
         if "loss" in changed:
-            self.query_one(LossChart).refresh()
+            self.query_one(LossChart).data_changed()
         if "samples" in changed:
             for panel in self.query(SamplesPanel):
                 panel.update_view()

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
-from rich.text import Text
+from rich.text import Span, Text
 
 # --- numbers ----------------------------------------------------------------------------
 
@@ -164,10 +164,14 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         lo, hi = lo - 0.5 if not log else lo / 1.5, hi + 0.5 if not log else hi * 1.5
     tlo, thi = _ticks(lo, hi, log)
 
-    def to_row(v: float) -> int:      # pixel row, 0 = top
-        t = (math.log(max(v, 1e-9)) if log else v)
+    def to_rows(v: np.ndarray) -> np.ndarray:   # pixel rows, 0 = top
+        t = np.log(np.maximum(v, 1e-9)) if log else np.asarray(v, dtype=float)
         frac = (t - tlo) / (thi - tlo)
-        return min(px_h - 1, max(0, int(round((1 - frac) * (px_h - 1)))))
+        return np.clip(np.rint((1 - frac) * (px_h - 1)), 0, px_h - 1).astype(np.int64)
+
+    def to_row(v: float) -> int:         # the same for one value, without numpy's overhead
+        t = math.log(max(v, 1e-9)) if log else v
+        return min(px_h - 1, max(0, int(round((1 - (t - tlo) / (thi - tlo)) * (px_h - 1)))))
 
     last_iter = x0 + max(n, max((i for i, _ in vals), default=0) - x0)
     span = max(1, last_iter - x0)
@@ -175,32 +179,46 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
     def to_col(iteration: int) -> int:  # pixel column of an iteration
         return min(px_w - 1, max(0, int((iteration - x0 - 1) / span * px_w)))
 
-    # dots[layer][cell_row][cell_col] = braille bit mask; layer 0 raw, 1 smooth
-    masks = np.zeros((2, plot_h, plot_w), dtype=np.int64)
-    bits = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row%4][col%2]
+    # pixels[layer] (px_h, px_w) on/off, layer 0 raw, 1 smooth; numpy throughout: this runs
+    # on the UI thread, which shares the GIL with training
+    pixels = np.zeros((2, px_h, px_w), dtype=bool)
+    pixel_rows = np.arange(px_h)[:, None]
 
     def plot(layer: int, cols: np.ndarray) -> None:
         m = len(cols)
         if m == 0:
             return
         # with fewer points than pixel columns, spread them over the x span
-        xs = [int(i * px_w / m) if m < px_w else i for i in range(m)] if n >= m else range(m)
-        prev = None
-        for x, v in zip(xs, cols):
-            r = to_row(float(v))
-            lo_r, hi_r = (r, r) if prev is None else (min(prev, r), max(prev, r))
-            for rr in range(lo_r, hi_r + 1):   # join to the previous column: a line, not dots
-                masks[layer, rr // 4, x // 2] |= bits[rr % 4][x % 2]
-            prev = r
+        xs = np.arange(m) * px_w // m if m < px_w else np.arange(m)
+        r = to_rows(cols)
+        prev = np.concatenate([r[:1], r[:-1]])
+        lo_r, hi_r = np.minimum(prev, r), np.maximum(prev, r)
+        # each column joins its row to the previous column's: a line, not dots
+        pixels[layer][:, xs] = (pixel_rows >= lo_r) & (pixel_rows <= hi_r)
 
     if n:
         plot(0, cols_raw)
         plot(1, cols_smooth)
-    marks: dict[tuple[int, int], tuple[str, str]] = {}
+    # braille cells: 2x4 pixels each, bit weights by (row % 4, col % 2)
+    weights = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
+    masks = (pixels.reshape(2, plot_h, 4, plot_w, 2) * weights[None, None, :, None, :]).sum(axis=(2, 4))
+    codes = masks[0] | masks[1]
+    chars = np.where(codes > 0, 0x2800 + codes, ord(" "))
+    # style per cell, as an index into `names`; equal style strings share an index
+    names: list[str] = []
+
+    def style_id(name: str) -> int:
+        if name not in names:
+            names.append(name)
+        return names.index(name)
+
+    styles = np.where(masks[1] > 0, style_id(style.smooth), style_id(style.raw))
     for it, v in vals:
-        marks[(to_row(v) // 4, to_col(it) // 2)] = ("•", style.val)
+        row, col = to_row(v) // 4, to_col(it) // 2
+        chars[row, col], styles[row, col] = ord("•"), style_id(style.val)
     if best is not None and math.isfinite(best[1]):
-        marks[(to_row(best[1]) // 4, to_col(best[0]) // 2)] = ("★", style.best)
+        row, col = to_row(best[1]) // 4, to_col(best[0]) // 2
+        chars[row, col], styles[row, col] = ord("★"), style_id(style.best)
 
     lines: list[Text] = []
     label_rows = {0: hi, plot_h - 1: lo}
@@ -208,25 +226,15 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         mid = plot_h // 2
         label_rows[mid] = (math.exp((tlo + thi) / 2) if log else (lo + hi) / 2)
     for row in range(plot_h):
-        line = Text()
         label = f"{label_rows[row]:6.3g} " if row in label_rows else " " * label_w
-        line.append(label[:label_w].rjust(label_w), style=style.axis)
-        run_style, run = None, []
-        for col in range(plot_w):
-            if (row, col) in marks:
-                ch, st = marks[(row, col)]
-            else:
-                r, s = int(masks[0, row, col]), int(masks[1, row, col])
-                ch = chr(0x2800 + (r | s)) if (r | s) else " "
-                st = style.smooth if s else style.raw
-            if st != run_style and run:
-                line.append("".join(run), style=run_style)
-                run = []
-            run_style = st
-            run.append(ch)
-        if run:
-            line.append("".join(run), style=run_style)
-        lines.append(line)
+        row_styles = styles[row]
+        cuts = [0, *(np.flatnonzero(row_styles[1:] != row_styles[:-1]) + 1).tolist(), plot_w]
+        # one span per run of one style, built directly (Text.append per run is slower)
+        spans = [Span(0, label_w, style.axis)] if style.axis else []
+        spans += [Span(label_w + a, label_w + b, names[int(row_styles[a])])
+                  for a, b in zip(cuts, cuts[1:]) if names[int(row_styles[a])]]
+        lines.append(Text(label[:label_w].rjust(label_w) + "".join(map(chr, chars[row].tolist())),
+                          spans=spans))
     first, last = f"{x0 + 1}", f"{last_iter}"
     axis = " " * label_w + first + last.rjust(max(0, plot_w - len(first)))
     lines.append(Text(axis[:width], style=style.axis))
