@@ -1,20 +1,28 @@
 """Does the monitor slow training? And how fast does it answer a key?
 
-1. Throughput: the same config trained headless and with the monitor open in a real terminal
-   (tmux), alternating, `--rounds` times each. chars/s is read from each run's events.jsonl
-   (step windows only, the first `--skip` windows dropped as warm-up). The target is a
-   monitor/headless ratio >= 0.97.
+1. Throughput. The same config trains in two processes at once: one headless, one with the
+   monitor open in a real terminal (tmux). Only one runs at a time: the other is frozen
+   (SIGSTOP) and they take turns every `--slice` seconds, `--slices` turns in all. This
+   machine's speed drifts by +-15% over tens of seconds (other tenants of the host), so runs
+   one after another could not resolve a few percent; turns of two seconds see the same
+   drift. chars/s for each is total chars / total time over its step windows (events.jsonl),
+   leaving out the warm-up windows and every window that spans a freeze. The target is a
+   monitor/headless ratio >= 0.97. The monitor's UI thread CPU time while it trains is read
+   from /proc too (Linux): that is what the training thread can lose to the GIL.
 2. Key latency: with the monitor training at full speed, press `l` (log/linear scale) `--keys`
    times and time each press until the screen shows the change (tmux capture-pane polled
    every ~2 ms). The target is p95 < 100 ms.
 
-    .venv/bin/python benchmarks/monitor_overhead.py [--config configs/tiny.yaml] [--iters 800]
+    .venv/bin/python benchmarks/monitor_overhead.py [--config configs/tiny.yaml]
+        [--slices 40] [--slice 2.0] [--repeats 2] [--keys 40]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,42 +33,71 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TUIRNN = [sys.executable, "-m", "tuirnn", "run"]
+LONG_RUN = ["--set", "train.max_iters=100000000", "--set", "train.eval_every=100000000"]
 
-
-def chars_per_sec(run_dir: Path, skip: int) -> float:
-    """Total chars / total step time over the StepsCompleted windows after the first `skip`."""
-    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    start = next(e for e in events if e["event"] == "RunStarted")
-    per_batch = start["batch_size"] * start["seq_length"]
-    windows = [e for e in events if e["event"] == "StepsCompleted"][skip:]
-    chars = sum(len(w["losses"]) * per_batch for w in windows)
-    seconds = sum(len(w["losses"]) * per_batch / w["chars_per_sec"] for w in windows)
-    return chars / seconds
-
-
-def finished(run_dir: Path) -> bool:
-    log = run_dir / "events.jsonl"
-    return log.exists() and '"RunFinished"' in log.read_text()  # probes may follow it
-
-
-TMUX_SERVER = f"tuirnn-bench-{uuid.uuid4().hex[:8]}"   # a server of our own: a user's is left alone
+# a tmux server of our own, so a user's is left alone; a "keeper" session holds it open between
+# runs (a server whose last session closes exits, racing the next new-session)
+TMUX_SERVER = f"tuirnn-bench-{uuid.uuid4().hex[:8]}"
 
 
 def tmux(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(["tmux", "-L", TMUX_SERVER, *args], capture_output=True, text=True, **kw)
 
 
-def run_headless(args, run_dir: Path) -> None:
-    subprocess.run([*TUIRNN, args.config, "--headless", "--run-dir", str(run_dir), *args.sets],
-                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+def events(run_dir: Path) -> list[dict]:
+    log = run_dir / "events.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
-def start_monitor(args, run_dir: Path, sets: list[str]) -> str:
+def step_windows(run_dir: Path) -> tuple[int, list[tuple[int, float]]]:
+    """(chars per step, [(steps, seconds)] for each StepsCompleted window, oldest first)."""
+    evs = events(run_dir)
+    start = next(e for e in evs if e["event"] == "RunStarted")
+    per_step = start["batch_size"] * start["seq_length"]
+    return per_step, [(len(e["losses"]), len(e["losses"]) * per_step / e["chars_per_sec"])
+                      for e in evs if e["event"] == "StepsCompleted"]
+
+
+def chars_per_sec(run_dir: Path, skip: int, stop: int) -> tuple[float, int]:
+    """chars/s over windows skip..stop-1, less those that span a freeze (their
+    time per step is over 5x the median: a freeze lasts a whole turn, a window is a fraction
+    of one). Returns (chars/s, windows used)."""
+    per_step, windows = step_windows(run_dir)
+    windows = windows[skip:stop]
+    per_step_time = statistics.median(sec / n for n, sec in windows)
+    kept = [(n, sec) for n, sec in windows if sec / n < 5 * per_step_time]
+    return sum(n for n, _ in kept) * per_step / sum(sec for _, sec in kept), len(kept)
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of `pid`, from /proc (Linux); {} elsewhere."""
+    out = {}
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    except (OSError, ValueError, AttributeError):
+        pass
+    return out
+
+
+def start_monitor(args, run_dir: Path) -> tuple[str, int]:
+    """The monitor in a 120x36 tmux window; returns (session name, pid of the tuirnn process)."""
     name = f"tuirnn-bench-{uuid.uuid4().hex[:8]}"
-    cmd = " ".join(f"'{a}'" for a in [*TUIRNN, args.config, "--run-dir", str(run_dir), *sets])
+    cmd = " ".join(f"'{a}'" for a in [*TUIRNN, args.config, "--run-dir", str(run_dir), *LONG_RUN])
     tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(ROOT),
          f"{cmd}; echo $? > '{run_dir}.exit'; sleep 5")
-    return name
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        found = subprocess.run(["pgrep", "-nf", "--", f"-m tuirnn run .* --run-dir {run_dir} "],
+                               capture_output=True, text=True).stdout.split()
+        if found:
+            return name, int(found[0])
+        time.sleep(0.1)
+    raise RuntimeError("the monitor did not start")
 
 
 def quit_monitor(name: str, run_dir: Path) -> None:
@@ -73,26 +110,70 @@ def quit_monitor(name: str, run_dir: Path) -> None:
     tmux("kill-session", "-t", name)
 
 
-def run_monitor(args, run_dir: Path) -> None:
-    name = start_monitor(args, run_dir, args.sets)
+def wait_for_steps(run_dir: Path, n: int, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if sum(e["event"] == "StepsCompleted" for e in events(run_dir)) >= n:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{run_dir.name} did not start training")
+
+
+def interleaved(args, tmp: Path, repeat: int) -> tuple[float, float, float | None]:
+    """One headless and one monitor process taking turns; (headless, monitor chars/s, UI
+    thread CPU share of the monitor's training time or None). Both start together, train a
+    few windows (warm-up: not counted), then freeze and take turns."""
+    h_dir, m_dir = tmp / f"headless-{repeat}", tmp / f"monitor-{repeat}"
+    headless = subprocess.Popen([*TUIRNN, args.config, "--headless", "--run-dir", str(h_dir),
+                                 *LONG_RUN], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    name, m_pid = start_monitor(args, m_dir)
     try:
-        while not finished(run_dir):
-            time.sleep(0.5)
+        wait_for_steps(h_dir, args.skip)
+        wait_for_steps(m_dir, args.skip)
+        pids = [headless.pid, m_pid]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.5)   # the last writes land; what came before the turns is left out
+        skip = {d: len(step_windows(d)[1]) + 1 for d in (h_dir, m_dir)}
+        ui_cpu, m_time = 0.0, 0.0
+        for turn in range(args.slices):
+            pid = pids[(turn + repeat) % 2]   # who goes first swaps between repeats
+            before = thread_cpu(pid) if pid == m_pid else {}
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(args.slice)
+            os.kill(pid, signal.SIGSTOP)
+            if pid == m_pid:
+                after = thread_cpu(pid)
+                m_time += time.monotonic() - t0
+                ui_cpu += after.get(pid, 0.0) - before.get(pid, 0.0)
+        time.sleep(0.5)   # both frozen: what they wrote so far is all that counts
+        stop = {d: len(step_windows(d)[1]) for d in (h_dir, m_dir)}
     finally:
-        quit_monitor(name, run_dir)
+        for pid in (headless.pid, m_pid):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+        headless.send_signal(signal.SIGTERM)    # saves and exits, as on a hung-up terminal
+        quit_monitor(name, m_dir)
+        headless.wait(timeout=60)
+    (h_rate, h_n), (m_rate, m_n) = chars_per_sec(h_dir, skip[h_dir], stop[h_dir]), chars_per_sec(
+        m_dir, skip[m_dir], stop[m_dir])
+    share = ui_cpu / m_time if m_time and thread_cpu(os.getpid()) else None
+    print(f"repeat {repeat + 1}: headless {h_rate:,.0f} chars/s ({h_n} windows), monitor "
+          f"{m_rate:,.0f} chars/s ({m_n} windows), ratio {m_rate / h_rate:.3f}"
+          + (f"; UI thread busy {100 * share:.1f}% of the time" if share is not None else ""),
+          flush=True)
+    return h_rate, m_rate, share
 
 
 def key_latency(args, run_dir: Path) -> list[float]:
-    sets = [s if "max_iters" not in s else "train.max_iters=1000000" for s in args.sets]
-    name = start_monitor(args, run_dir, sets)
+    name, _ = start_monitor(args, run_dir)
     out = []
     try:
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            log = run_dir / "events.jsonl"
-            if log.exists() and log.read_text().count('"StepsCompleted"') >= 3:
-                break
-            time.sleep(0.2)
+        wait_for_steps(run_dir, 3)
         for _ in range(args.keys):
             before = tmux("capture-pane", "-p", "-t", name).stdout
             want = "log scale" if "linear scale" in before else "linear scale"
@@ -111,39 +192,39 @@ def key_latency(args, run_dir: Path) -> list[float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="configs/tiny.yaml")
-    p.add_argument("--iters", type=int, default=300)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--slices", type=int, default=40, help="turns per repeat (half each)")
+    p.add_argument("--slice", type=float, default=2.0, help="seconds per turn")
+    p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--skip", type=int, default=3, help="warm-up step windows left out")
     p.add_argument("--keys", type=int, default=40)
     a = p.parse_args()
     if shutil.which("tmux") is None:
         print("tmux is needed for this benchmark")
         return 2
-    a.sets = ["--set", f"train.max_iters={a.iters}", "--set", f"train.eval_every={a.iters}"]
     tmp = Path(tempfile.mkdtemp(prefix="tuirnn-bench-"))
-    headless, monitor = [], []
-    for r in range(a.rounds):
-        for kind, fn, acc in (("headless", run_headless, headless), ("monitor", run_monitor, monitor)):
-            d = tmp / f"{kind}-{r}"
-            fn(a, d)
-            acc.append(chars_per_sec(d, a.skip))
-            print(f"round {r + 1} {kind:8s} {acc[-1]:10,.0f} chars/s", flush=True)
-    h, m = statistics.median(headless), statistics.median(monitor)
-    pairs = [mm / hh for hh, mm in zip(headless, monitor)]
-    print(f"median headless {h:,.0f} chars/s, monitor {m:,.0f} chars/s, ratio {m / h:.3f}; "
-          f"per-round ratios {', '.join(f'{r:.3f}' for r in pairs)}, median "
-          f"{statistics.median(pairs):.3f} (target >= 0.97)")
+    tmux("new-session", "-d", "-s", "keeper", "sleep 86400")
     try:
-        print(f"load average during the runs: {open('/proc/loadavg').read().split()[:3]}")
-    except OSError:
-        pass
+        return measure(a, tmp)
+    finally:
+        tmux("kill-server")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(a, tmp: Path) -> int:
+    results = [interleaved(a, tmp, r) for r in range(a.repeats)]
+    h = sum(r[0] for r in results) / len(results)
+    m = sum(r[1] for r in results) / len(results)
+    print(f"mean headless {h:,.0f} chars/s, monitor {m:,.0f} chars/s: ratio {m / h:.3f} "
+          f"(target >= 0.97)")
+    shares = [r[2] for r in results if r[2] is not None]
+    if shares:
+        print(f"UI thread CPU while training: {100 * sum(shares) / len(shares):.1f}% of one core "
+              f"(the training thread shares the GIL with it)")
     lat = sorted(key_latency(a, tmp / "latency"))
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
     print(f"key to screen while training: p50 {1000 * statistics.median(lat):.0f} ms, "
           f"p95 {1000 * p95:.0f} ms, max {1000 * lat[-1]:.0f} ms over {len(lat)} presses "
           f"(target p95 < 100 ms)")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmux("kill-server")
     return 0
 
 

@@ -321,3 +321,23 @@ async def test_header_shows_all_three_lines_at_80_columns():
         assert "TRAINING" in lines[0]
         assert "iter 500/2000" in lines[1] and "ETA" in lines[1] and "ch/s" in lines[1]
         assert lines[2].lstrip().startswith("loss") and "best" in lines[2]
+
+
+@sync
+async def test_chart_redraws_new_losses_at_a_bounded_rate_and_always_catches_up():
+    from tuirnn.events import StepsCompleted
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.monitor.query_one(LossChart)
+        chart.MIN_REDRAW_INTERVAL = 0.3
+        await pilot.pause(0.4)
+        drawn = []
+        chart.refresh = lambda *a, **k: drawn.append(app.run_state.iteration)
+        it = app.run_state.iteration
+        for _ in range(5):                       # a burst of reports: one redraw now...
+            it += 10
+            app.feed(StepsCompleted(iteration=it, epoch=it / 400, losses=(1.5,) * 10, lr=2e-3,
+                                    chars_per_sec=45_000, elapsed_s=it / 20))
+        assert len(drawn) == 1
+        await pilot.pause(0.5)                   # ...and one more, later, with the newest data
+        assert len(drawn) == 2 and drawn[-1] == it

@@ -26,7 +26,7 @@ from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
 from .state import RunState
 
-DRAIN_INTERVAL = 0.5      # s between inbox drains (step reports); urgent events come at once
+DRAIN_INTERVAL = 1.0      # s between inbox drains (step reports); urgent events come at once
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
 
 

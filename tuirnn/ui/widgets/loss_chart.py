@@ -22,13 +22,13 @@ class LossChart(Widget):
     It draws through Textual's line API: the chart's lines become Strips of plain Segments
     once per (data version, size, log), and `render_line` hands them out. Going through
     `render()` instead made Textual re-style every span of every line at each redraw, ~15 ms
-    of the UI thread holding the GIL twice a second, which the training thread paid for.
+    of the UI thread holding the GIL at every redraw, which the training thread paid for.
     The drawing itself is ~3 ms even with 100k points (the series is averaged into pixel
     columns first).
     """
 
     log: reactive[bool] = reactive(False)
-    MIN_REDRAW_INTERVAL = 1.0    # s between redraws for new losses (the header shows them at once)
+    MIN_REDRAW_INTERVAL = 2.0    # s between redraws for new losses (the header shows them at once)
 
     def __init__(self, state: RunState, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -41,7 +41,8 @@ class LossChart(Widget):
         """New losses: redraw now, or once MIN_REDRAW_INTERVAL has passed since the last one.
 
         Each redraw holds the GIL for a few ms, which the training thread waits out; at most
-        one a second keeps that under ~1% of its time, and the last data is always drawn."""
+        one every two seconds keeps that well under 1% of its time, and the newest data is
+        always drawn in the end."""
         if self._redraw_timer is not None:
             return
         wait = self._last_redraw + self.MIN_REDRAW_INTERVAL - time.monotonic()
