@@ -5,7 +5,7 @@ import pytest
 from textual.widgets import Input, TabbedContent
 
 from tuirnn.control import ProbeRequest, SampleRequest, SaveRequest
-from tuirnn.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFailed,
+from tuirnn.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
                            RunFinished, SampleChunkGenerated, SampleGenerated)
 from tuirnn.ui.app import make_app
 from tuirnn.ui.messages import RunExited
@@ -341,3 +341,11 @@ async def test_chart_redraws_new_losses_at_a_bounded_rate_and_always_catches_up(
         assert len(drawn) == 1
         await pilot.pause(0.5)                   # ...and one more, later, with the newest data
         assert len(drawn) == 2 and drawn[-1] == it
+        chart.MIN_REDRAW_INTERVAL = 60
+        for _ in range(2):
+            it += 10
+            app.feed(StepsCompleted(iteration=it, epoch=it / 400, losses=(1.5,) * 10, lr=2e-3,
+                                    chars_per_sec=45_000, elapsed_s=it / 20))
+        assert len(drawn) == 2                   # within the interval: later
+        app.feed(EvalStarted(iteration=it))      # the trainer stops stepping: draw at once
+        assert len(drawn) == 3 and drawn[-1] == it

@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from ..events import (EvalCompleted, ProbeCompleted, RunFailed, RunFinished, RunStarted,
-                      SampleGenerated)
+from ..events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
+                      RunFinished, RunStarted, SampleGenerated)
 from .render import fmt_loss
 from .state import RunState, SampleEntry
 from .widgets.help_screen import HelpScreen
@@ -24,6 +24,10 @@ from .widgets.samples_panel import SamplesPanel
 from .widgets.status_header import StatusHeader
 
 from .widgets.neuron_pane import NeuronPane
+
+# after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
+# EvalCompleted), so the UI may take the GIL
+TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed)
 
 
 class MonitorScreen(Screen):
@@ -94,15 +98,19 @@ class MonitorScreen(Screen):
                     self.neuron_pane.cancel_pending(why)
             elif isinstance(ev, RunStarted):
                 self.sample_config = self._defaults_from_config(ev.config)
-        self.refresh_parts(changed)
+        # while the trainer evaluates, pauses or has ended, a chart redraw costs it nothing
+        idle = any(isinstance(ev, TRAINER_IDLE) for ev in events)
+        self.refresh_parts(changed, chart_now=idle)
 
-    def refresh_parts(self, changed: set[str]) -> None:
+    def refresh_parts(self, changed: set[str], chart_now: bool = False) -> None:
         if not self.ready:
             return
         if "header" in changed:
             self.query_one(StatusHeader).refresh()
         if "loss" in changed:
-            self.query_one(LossChart).data_changed()
+            self.query_one(LossChart).data_changed(now=chart_now)
+        elif chart_now:
+            self.query_one(LossChart).flush()
         if "samples" in changed:
             for panel in self.query(SamplesPanel):
                 panel.update_view()

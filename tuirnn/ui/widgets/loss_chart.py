@@ -37,12 +37,18 @@ class LossChart(Widget):
         self._last_redraw = 0.0
         self._redraw_timer = None
 
-    def data_changed(self) -> None:
+    def data_changed(self, now: bool = False) -> None:
         """New losses: redraw now, or once MIN_REDRAW_INTERVAL has passed since the last one.
 
         Each redraw holds the GIL for a few ms, which the training thread waits out; at most
         one every two seconds keeps that well under 1% of its time, and the newest data is
-        always drawn in the end."""
+        always drawn in the end. `now`: the trainer is not stepping (an eval, a pause, the
+        end), so a redraw costs it nothing: draw at once."""
+        if now:
+            if self._redraw_timer is not None:
+                self._redraw_timer.stop()
+            self._redraw()
+            return
         if self._redraw_timer is not None:
             return
         wait = self._last_redraw + self.MIN_REDRAW_INTERVAL - time.monotonic()
@@ -50,6 +56,11 @@ class LossChart(Widget):
             self._redraw()
         else:
             self._redraw_timer = self.set_timer(wait, self._redraw)
+
+    def flush(self) -> None:
+        """Draw now if new losses are waiting for their redraw."""
+        if self._redraw_timer is not None:
+            self.data_changed(now=True)
 
     def _redraw(self) -> None:
         self._redraw_timer = None
