@@ -6,6 +6,8 @@ answers with events, which is how every effect (paused, sample, checkpoint) reac
 """
 from __future__ import annotations
 
+import os
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +29,15 @@ from .widgets.neuron_pane import NeuronPane
 
 # after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
 # EvalCompleted), so the UI may take the GIL
+
+def short_path(path: str) -> str:
+    """`path` relative to the working folder when it lies under it (runs/… rather than /home/…)."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:        # another drive (Windows)
+        return path
+
+
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed)
 
 
@@ -127,9 +138,10 @@ class MonitorScreen(Screen):
             f = st.finished
             best = f" · best val {fmt_loss(f.best_val_loss)}" if f.best_val_loss is not None else ""
             ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
+            # two lines that never wrap (a narrow terminal cuts the ends, the footer has the keys)
             banner.update(Text.assemble(
-                ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best}\n",
-                f"checkpoint: {ckpt or '–'} · s, c and Neurons still work · q quits"))
+                ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best} · q quits\n",
+                f"checkpoint: {short_path(ckpt) if ckpt else '–'} · s, c and Neurons still work"))
             banner.set_class(True, "finished")
         banner.display = True
 
