@@ -29,8 +29,12 @@ class Tmux:
         # next test's new-session ("server exited unexpectedly"), and a user's tmux is left alone
         self.name = f"tuirnn-test-{uuid.uuid4().hex[:8]}"
         self.tmux = ["tmux", "-L", self.name]
+        # under load the pane can still be 80x24 when the command starts, and a resize that
+        # lands while Textual starts may be missed: start once the pane has its size (<= 5 s)
+        settle = (f'for i in $(seq 100); do [ "$(stty size)" = "{height} {width}" ] && break; '
+                  f"sleep 0.05; done; ")
         subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), "-c", str(ROOT), command], check=True)
+                        "-y", str(height), "-c", str(ROOT), settle + command], check=True)
 
     def capture(self) -> str:
         return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
