@@ -33,9 +33,10 @@ from .widgets.neuron_pane import NeuronPane
 def short_path(path: str) -> str:
     """`path` relative to the working folder when it lies under it (runs/… rather than /home/…)."""
     try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+        rel = os.path.relpath(path)
     except ValueError:        # another drive (Windows)
         return path
+    return path if rel.startswith("..") else rel
 
 
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed)

@@ -169,9 +169,6 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         frac = (t - tlo) / (thi - tlo)
         return np.clip(np.rint((1 - frac) * (px_h - 1)), 0, px_h - 1).astype(np.int64)
 
-    def to_row(v: float) -> int:         # the same for one value, without numpy's overhead
-        t = math.log(max(v, 1e-9)) if log else v
-        return min(px_h - 1, max(0, int(round((1 - (t - tlo) / (thi - tlo)) * (px_h - 1)))))
 
     last_iter = x0 + max(n, max((i for i, _ in vals), default=0) - x0)
     span = max(1, last_iter - x0)
@@ -213,12 +210,14 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         return names.index(name)
 
     styles = np.where(masks[1] > 0, style_id(style.smooth), style_id(style.raw))
-    for it, v in vals:
-        row, col = to_row(v) // 4, to_col(it) // 2
-        chars[row, col], styles[row, col] = ord("•"), style_id(style.val)
+    # marks: every val point, then the best on top; their rows in one vectorised call
+    marks = [(it, v, "•", style.val) for it, v in vals]
     if best is not None and math.isfinite(best[1]):
-        row, col = to_row(best[1]) // 4, to_col(best[0]) // 2
-        chars[row, col], styles[row, col] = ord("★"), style_id(style.best)
+        marks.append((best[0], best[1], "★", style.best))
+    mark_rows = to_rows(np.array([v for _, v, _, _ in marks], dtype=float)) if marks else []
+    for (it, _, ch, name), r in zip(marks, mark_rows):
+        row, col = int(r) // 4, to_col(it) // 2
+        chars[row, col], styles[row, col] = ord(ch), style_id(name)
 
     lines: list[Text] = []
     label_rows = {0: hi, plot_h - 1: lo}
