@@ -44,7 +44,7 @@ def skip(reason: str) -> None:
 
 
 def load_corpus(path: Path, val_frac: float, normalize_newlines: bool = True):
-    from tuirnn.data import Corpus, decode_corpus
+    from tuirnn.core.data import Corpus, decode_corpus
     text = decode_corpus(path.read_bytes(), path.name, normalize_newlines)
     return Corpus.from_text(text, path.name, val_frac)
 

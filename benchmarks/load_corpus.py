@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tuirnn.corpus import offline_corpus
-from tuirnn.data import Corpus, decode_corpus
+from tuirnn.core.corpus import offline_corpus
+from tuirnn.core.data import Corpus, decode_corpus
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "warpeace.txt"
 

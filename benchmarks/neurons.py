@@ -16,10 +16,10 @@ import time
 import torch
 from rich.console import Console
 
-from tuirnn.finder import HYPOTHESES, find_units
-from tuirnn.model import CharRNN
-from tuirnn.probe import ProbeResult, probe_text
-from tuirnn.ui import neuron_render as R
+from tuirnn.core.finder import HYPOTHESES, find_units
+from tuirnn.core.model import CharRNN
+from tuirnn.core.probe import ProbeResult, probe_text
+from tuirnn.tui import neuron_render as R
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -39,7 +39,7 @@ async def keys_in_app(event, width: int, rows: int) -> tuple[float, float]:
     an unbound key (Pilot's own cost per press, to subtract)."""
     from textual.app import App
 
-    from tuirnn.ui.widgets.neuron_pane import NeuronPane
+    from tuirnn.tui.widgets.neuron_pane import NeuronPane
 
     class Bench(App):
         def compose(self):

@@ -42,9 +42,9 @@ def parse_args():
 
 
 def run_tuirnn(cfg, corpus, seconds: float) -> dict:
-    from tuirnn.control import Control
-    from tuirnn.events import EvalCompleted, RunFailed, RunFinished, RunStarted, StepsCompleted
-    from tuirnn.train import Trainer
+    from tuirnn.core.control import Control
+    from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished, RunStarted, StepsCompleted
+    from tuirnn.core.train import Trainer
 
     control = Control()
     info = {"iterations": 0, "evals": 0, "failed": None, "reason": None}
@@ -109,9 +109,9 @@ def run_plain(cfg, corpus, seconds: float, device) -> dict:
 
 def main():
     args = parse_args()
-    from tuirnn.config import load
-    from tuirnn.errors import UserError
-    from tuirnn.train import pick_device
+    from tuirnn.core.config import load
+    from tuirnn.core.errors import UserError
+    from tuirnn.core.train import pick_device
     try:
         cfg = load(args.config, args.overrides)
         device = pick_device(cfg.train.device)

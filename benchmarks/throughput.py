@@ -65,10 +65,10 @@ def run_tuirnn(args, corpus, partner=None):
     """The Trainer's rates; with `partner` (a plain loop) the paired run instead: inside the
     sink, after each 10-step tuirnn window, the partner does 10 steps, so both see the same
     machine state to within a second. Returns then {'tuirnn': rates, 'plain': rates}."""
-    from tuirnn.config import Config, set_key
-    from tuirnn.control import Control
-    from tuirnn.events import RunFailed, StepsCompleted
-    from tuirnn.train import Trainer
+    from tuirnn.core.config import Config, set_key
+    from tuirnn.core.control import Control
+    from tuirnn.core.events import RunFailed, StepsCompleted
+    from tuirnn.core.train import Trainer
 
     cfg = Config()
     for key, value in {
@@ -152,7 +152,7 @@ def run_plain(args, corpus, charrnn: bool = False) -> dict[str, float]:
     V = len(corpus.vocab)
     model = None
     if charrnn:
-        from tuirnn.model import CharRNN
+        from tuirnn.core.model import CharRNN
         torch.manual_seed(args.seed)
         model = CharRNN(V, args.cell, args.hidden, args.layers, 0.0, args.embed)
     loop = C.PlainLoop(corpus.train, V, args.cell, args.hidden, args.layers, args.embed, 0.0,

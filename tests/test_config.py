@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tuirnn import config
-from tuirnn.errors import UserError
+from tuirnn.core import config
+from tuirnn.core.errors import UserError
 
 
 def write(tmp_path: Path, text: str) -> Path:

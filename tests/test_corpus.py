@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tuirnn import config
-from tuirnn.config import DataConfig
-from tuirnn.corpus import OFFLINE_NAME, download, locate_corpus, offline_corpus
-from tuirnn.errors import UserError
+from tuirnn.core import config
+from tuirnn.core.config import DataConfig
+from tuirnn.core.corpus import OFFLINE_NAME, download, locate_corpus, offline_corpus
+from tuirnn.core.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = (b"First Citizen:\nBefore we proceed any further, hear me speak.\n" * 4000)  # ~240 KB
@@ -153,7 +153,7 @@ def test_progress_bar_accepts_calls():
 
     from rich.console import Console
 
-    from tuirnn.progress import download_progress_bar
+    from tuirnn.cli.progress import download_progress_bar
     out = io.StringIO()
     with download_progress_bar(console=Console(file=out, force_terminal=False)) as progress:
         progress(0, 100)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tuirnn.data import Batcher, Corpus, decode_corpus, encode, id_dtype, val_batcher
-from tuirnn.errors import UserError
+from tuirnn.core.data import Batcher, Corpus, decode_corpus, encode, id_dtype, val_batcher
+from tuirnn.core.errors import UserError
 
 
 def test_bom_and_newlines_normalised():

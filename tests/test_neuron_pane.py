@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 
-from tuirnn.finder import signal_for
-from tuirnn.probe import ProbeResult
-from tuirnn.ui.widgets.neuron_finder import NeuronFinder
-from tuirnn.ui.widgets.neuron_pane import NeuronPane
-from tuirnn.ui.widgets.neuron_prompt import NeuronPrompt
+from tuirnn.core.finder import signal_for
+from tuirnn.core.probe import ProbeResult
+from tuirnn.tui.widgets.neuron_finder import NeuronFinder
+from tuirnn.tui.widgets.neuron_pane import NeuronPane
+from tuirnn.tui.widgets.neuron_prompt import NeuronPrompt
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "neuron_pane.svg"
 TEXT = ('He said "come here" and left.\n\tShe (quietly) answered: "no [never]."\n'
@@ -228,7 +228,7 @@ async def test_snapshot():
 
 @pilot
 async def test_probe_without_arrays_keeps_the_last_one():
-    from tuirnn.events import from_json_dict, to_json_dict
+    from tuirnn.core.events import from_json_dict, to_json_dict
     app = PaneApp()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(NeuronPane)

@@ -5,7 +5,7 @@ from rich.console import Console
 
 CONSOLE = Console()
 
-from tuirnn.ui.neuron_render import (
+from tuirnn.tui.neuron_render import (
     SCALE, activation_style, glyph, line_of, render_html, render_line, render_prediction_row,
     render_prediction_strip, render_text, scale_step, wrap)
 

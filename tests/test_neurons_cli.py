@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tuirnn import checkpoint as ckpt_mod
+from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.cli import main
-from tuirnn.config import Config
-from tuirnn.model import build
+from tuirnn.core.config import Config
+from tuirnn.core.model import build
 
 TEXT = 'He said "come here" and (then) left [quickly].\n\tShe said "no".\n' * 30
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from tuirnn.errors import UserError
-from tuirnn.finder import HYPOTHESES, find_units, rank_units, regex_signal, signal_for
-from tuirnn.model import CharRNN
-from tuirnn.probe import ProbeResult, encode, probe_ids, probe_text
+from tuirnn.core.errors import UserError
+from tuirnn.core.finder import HYPOTHESES, find_units, rank_units, regex_signal, signal_for
+from tuirnn.core.model import CharRNN
+from tuirnn.core.probe import ProbeResult, encode, probe_ids, probe_text
 
 VOCAB = "\n \"().,:;?[]abcdefghijklmnopqrstuvwxyz"
 TEXT = 'the "quick" brown (fox) jumps\nover [the] lazy dog; "why?" said he.\n' * 3
@@ -137,7 +137,7 @@ def test_rank_units_finds_a_planted_unit():
 
 
 def test_core_modules_import_no_ui():
-    code = ("import sys, tuirnn.probe, tuirnn.finder; "
+    code = ("import sys, tuirnn.core.probe, tuirnn.core.finder; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,9 +7,9 @@ import random
 
 import torch
 
-from tuirnn.finder import find_units
-from tuirnn.model import CharRNN
-from tuirnn.probe import probe_text
+from tuirnn.core.finder import find_units
+from tuirnn.core.model import CharRNN
+from tuirnn.core.probe import probe_text
 
 WORDS = "when the wind turns north we walk by night and sing old songs".split()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import SHARED_DATA
-from tuirnn import config
-from tuirnn.control import Control
-from tuirnn.data import Corpus, decode_corpus
-from tuirnn.events import StepsCompleted
-from tuirnn.train import Trainer
+from tuirnn.core import config
+from tuirnn.core.control import Control
+from tuirnn.core.data import Corpus, decode_corpus
+from tuirnn.core.events import StepsCompleted
+from tuirnn.core.train import Trainer
 
 
 def corpus_or_skip(name: str) -> Corpus:

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from conftest import make_text
-from tuirnn import checkpoint, config
-from tuirnn.control import Control
-from tuirnn.data import Corpus
-from tuirnn.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFinished,
+from tuirnn.core import checkpoint, config
+from tuirnn.core.control import Control
+from tuirnn.core.data import Corpus
+from tuirnn.core.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFinished,
                            SampleChunkGenerated, SampleGenerated, StepsCompleted)
-from tuirnn.train import Trainer
+from tuirnn.core.train import Trainer
 
 
 def small_cfg(**train):
@@ -165,8 +165,8 @@ def test_failure_is_an_event_and_a_file(tmp_path, monkeypatch):
 
 
 def test_sampling_is_seeded_and_top_k_limits_choices():
-    from tuirnn.model import CharRNN
-    from tuirnn.sample import generate
+    from tuirnn.core.model import CharRNN
+    from tuirnn.core.sample import generate
     torch.manual_seed(0)
     m = CharRNN(5, "lstm", 8, 1, 0.0, 4)
     a = "".join(generate(m, "abcde", 50, "ab", 1.0, 0, seed=3))
@@ -179,7 +179,7 @@ def test_sampling_is_seeded_and_top_k_limits_choices():
 
 
 def test_probe_request_answers_with_activations_and_lists_unknown_chars(tmp_path):
-    from tuirnn.probe import ProbeResult
+    from tuirnn.core.probe import ProbeResult
     control = Control()
     control.request_probe(text="the war é", source="typed")
     control.request_probe(source="val", length=40)

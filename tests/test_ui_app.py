@@ -4,15 +4,15 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, TabbedContent
 
-from tuirnn.control import ProbeRequest, SampleRequest, SaveRequest
-from tuirnn.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
+from tuirnn.core.control import ProbeRequest, SampleRequest, SaveRequest
+from tuirnn.core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
                            RunFinished, SampleChunkGenerated, SampleGenerated)
-from tuirnn.ui.app import make_app
-from tuirnn.ui.messages import RunExited
-from tuirnn.ui.widgets.help_screen import HelpScreen
-from tuirnn.ui.widgets.loss_chart import LossChart
-from tuirnn.ui.widgets.sample_dialog import SampleDialog, parse_sample_form
-from tuirnn.ui.widgets.samples_panel import SamplesPanel
+from tuirnn.tui.app import make_app
+from tuirnn.tui.messages import RunExited
+from tuirnn.tui.widgets.help_screen import HelpScreen
+from tuirnn.tui.widgets.loss_chart import LossChart
+from tuirnn.tui.widgets.sample_dialog import SampleDialog, parse_sample_form
+from tuirnn.tui.widgets.samples_panel import SamplesPanel
 from ui_fakes import VOCAB, fake_run, sync
 
 SIZE = (100, 30)
@@ -20,7 +20,7 @@ SIZE = (100, 30)
 
 def screen_text(app) -> str:
     """Everything the widgets would show, as plain text (header, chart, samples)."""
-    from tuirnn.ui.render import header_lines
+    from tuirnn.tui.render import header_lines
     parts = [line.plain for line in header_lines(app.run_state, 100)]
     for panel in app.monitor.query(SamplesPanel):
         parts.append(str(panel.query_one("#sample-title").render()))
@@ -256,7 +256,7 @@ async def test_failure_is_shown_and_exit_status_is_1():
 
 @sync
 async def test_neuron_pane_gets_probes_and_is_reprobed_at_every_eval():
-    from tuirnn.events import ProbeCompleted
+    from tuirnn.core.events import ProbeCompleted
     app = make_app(events=fake_run(3))
     async with app.run_test(size=SIZE) as pilot:
         app.control.take()
@@ -312,7 +312,7 @@ async def test_neurons_footer_shows_the_pane_keys_and_monitor_keys_still_work():
 
 @sync
 async def test_header_shows_all_three_lines_at_80_columns():
-    from tuirnn.ui.widgets.status_header import StatusHeader
+    from tuirnn.tui.widgets.status_header import StatusHeader
     app = make_app(events=fake_run())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -325,7 +325,7 @@ async def test_header_shows_all_three_lines_at_80_columns():
 
 @sync
 async def test_chart_redraws_new_losses_at_a_bounded_rate_and_always_catches_up():
-    from tuirnn.events import StepsCompleted
+    from tuirnn.core.events import StepsCompleted
     app = make_app(events=fake_run())
     async with app.run_test(size=SIZE) as pilot:
         chart = app.monitor.query_one(LossChart)

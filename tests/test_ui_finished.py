@@ -1,11 +1,11 @@
 """A finished run keeps serving sample/probe/save until quit; a failed one refuses."""
 from __future__ import annotations
 
-from tuirnn.control import ProbeRequest, SampleRequest, SaveRequest
-from tuirnn.events import EvalCompleted, RunFailed, RunFinished
-from tuirnn.ui.app import make_app
-from tuirnn.ui.messages import RunExited
-from tuirnn.ui.widgets.sample_dialog import SampleDialog
+from tuirnn.core.control import ProbeRequest, SampleRequest, SaveRequest
+from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished
+from tuirnn.tui.app import make_app
+from tuirnn.tui.messages import RunExited
+from tuirnn.tui.widgets.sample_dialog import SampleDialog
 from test_ui_app import SIZE, requests, screen_text
 from ui_fakes import fake_run, sync
 
@@ -68,8 +68,8 @@ async def test_failed_run_refuses_work_and_clears_probing():
 
 
 def test_run_monitor_lets_a_finished_trainer_serve(monkeypatch):
-    from tuirnn.control import Control
-    from tuirnn.ui import app as app_module
+    from tuirnn.core.control import Control
+    from tuirnn.tui import app as app_module
     seen = {}
 
     class FakeTrainer:

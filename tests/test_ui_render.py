@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from tuirnn.events import Paused, Resumed, StepsCompleted
-from tuirnn.ui import render
-from tuirnn.ui.messages import EventInbox, merge_steps
-from tuirnn.ui.state import RunState
+from tuirnn.core.events import Paused, Resumed, StepsCompleted
+from tuirnn.tui import render
+from tuirnn.tui.messages import EventInbox, merge_steps
+from tuirnn.tui.state import RunState
 from ui_fakes import fake_run
 
 
@@ -175,7 +175,7 @@ def test_inbox_merges_step_reports_and_posts_only_urgent_events():
 
 def test_resumed_run_shows_its_history_as_the_past():
     import dataclasses
-    from tuirnn.events import RunFinished, SampleGenerated
+    from tuirnn.core.events import RunFinished, SampleGenerated
     from ui_fakes import run_started
     before = fake_run(20)  # 200 iterations with evals, samples, a finish
     before = [dataclasses.replace(e, request_id=1) if isinstance(e, SampleGenerated) else e

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tuirnn.events import RunFinished
-from tuirnn.ui.app import make_app
+from tuirnn.core.events import RunFinished
+from tuirnn.tui.app import make_app
 from ui_fakes import fake_run, sync
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import random
 
-from tuirnn.events import (CheckpointSaved, EvalCompleted, EvalStarted, RunStarted,
+from tuirnn.core.events import (CheckpointSaved, EvalCompleted, EvalStarted, RunStarted,
                            SampleGenerated, StepsCompleted)
 
 VOCAB = "\n !\"',.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ世界"

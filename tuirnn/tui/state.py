@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
+from ..core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
                       Resumed, RunFailed, RunFinished, RunStarted, SampleChunkGenerated,
                       SampleGenerated, StepsCompleted)
 

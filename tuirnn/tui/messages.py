@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from ..events import StepsCompleted
+from ..core.events import StepsCompleted
 
 
 class EventsPending(Message):

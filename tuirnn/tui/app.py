@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterable
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
-from ..control import Control
-from ..events import RunFailed
+from ..core.control import Control
+from ..core.events import RunFailed
 from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
 from .state import RunState

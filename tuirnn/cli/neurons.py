@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .errors import UserError
+from ..core.errors import UserError
 
 DESCRIPTION = """\
 Probe a trained model: which hidden units track quotes, brackets, line position...?
@@ -77,9 +77,9 @@ def read_text_file(path: str, length: int) -> str:
 
 def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[str, str]:
     """(text, where it came from): the validation split's start, else a seeded sample."""
-    from . import config as config_mod
-    from .corpus import locate_corpus
-    from .data import decode_corpus
+    from ..core import config as config_mod
+    from ..core.corpus import locate_corpus
+    from ..core.data import decode_corpus
     data = config_mod.from_dict(ckpt.get("config", {})).data
     offline = data.path is None and data.url is None
     if offline or (data.path and Path(data.path).is_file()):  # never downloads here
@@ -88,7 +88,7 @@ def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[st
         n_val = int(len(text) * data.val_frac)
         start = len(text) - n_val if n_val >= min(length, 200) else 0
         return text[start:start + length], f"{name} (validation split)"
-    from .sample import generate
+    from ..core.sample import generate
     text = "".join(generate(model, vocab, length, temperature=0.8, seed=0, device=device))
     return text, "a sample from the model (seed 0)"
 
@@ -96,10 +96,10 @@ def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[st
 def main(args) -> int:
     from rich.console import Console
 
-    from . import finder
-    from .checkpoint import model_from_checkpoint
-    from .probe import KIND_LABELS, probe_text
-    from .train import pick_device
+    from ..core import finder
+    from ..core.checkpoint import model_from_checkpoint
+    from ..core.probe import KIND_LABELS, probe_text
+    from ..core.train import pick_device
 
     if args.length < 1:
         raise UserError("--length must be at least 1")
@@ -156,7 +156,7 @@ def main(args) -> int:
             f"{model.cell.upper()} {model.num_layers}x{model.hidden_size}; text: {origin}, "
             f"{len(result.text)} chars")
     if args.html:
-        from .ui.neuron_render import render_html
+        from ..tui.neuron_render import render_html
         page = render_html(result.text, values, title, meta,
                            predictions=(result.top_ids, result.top_probs, vocab))
         try:
@@ -165,7 +165,7 @@ def main(args) -> int:
             raise UserError(f"--html {args.html}: cannot write it ({e.strerror})") from None
         err.print(f"wrote {args.html}: {title}", markup=False)
         return 0
-    from .ui.neuron_render import render_scale_legend, render_text
+    from ..tui.neuron_render import render_scale_legend, render_text
     out.print(f"{title}   {meta}", markup=False, style="bold")
     out.print(render_scale_legend())
     predictions = (result.top_ids, result.top_probs, vocab) if args.guesses else None
@@ -177,8 +177,8 @@ def main(args) -> int:
 def ranking_table(result, patterns: list[str], top: int, origin: str, iteration):
     from rich.table import Table
 
-    from . import finder
-    from .probe import KIND_LABELS
+    from ..core import finder
+    from ..core.probe import KIND_LABELS
 
     table = Table(title=f"Units that track each pattern (|Pearson r|), iteration {iteration}",
                   caption=f"text: {origin}, {len(result.text)} chars; "

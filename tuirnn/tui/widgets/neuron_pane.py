@@ -18,9 +18,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...events import ProbeCompleted
-from ...finder import UnitScore
-from ...probe import KIND_LABELS, ProbeResult
+from ...core.events import ProbeCompleted
+from ...core.finder import UnitScore
+from ...core.probe import KIND_LABELS, ProbeResult
 from .. import neuron_render as R
 from .neuron_finder import NeuronFinder
 from .neuron_prompt import NeuronPrompt

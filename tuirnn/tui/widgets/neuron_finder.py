@@ -14,9 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...errors import UserError
-from ...finder import HYPOTHESES, UnitScore, find_units, pattern_label
-from ...probe import KIND_LABELS, ProbeResult
+from ...core.errors import UserError
+from ...core.finder import HYPOTHESES, UnitScore, find_units, pattern_label
+from ...core.probe import KIND_LABELS, ProbeResult
 
 
 def score_label(score: UnitScore) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .control import Control
-from .events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
+from ..core.control import Control
+from ..core.events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
                      RunStarted, SampleGenerated, StepsCompleted)
 
 

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from ..events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
+from ..core.events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
                       RunFinished, RunStarted, SampleGenerated)
 from .render import fmt_loss
 from .state import RunState, SampleEntry

@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...config import SampleConfig
+from ...core.config import SampleConfig
 
 
 _SAMPLE = SampleConfig()
