@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--run-dir", metavar="DIR", help="use exactly DIR as the run folder")
 
 
-def _load_corpus(cfg):
+def load_corpus(cfg):
+    """The config's corpus, split into train/val/test (a download shows a bar on stderr)."""
     from ..core.corpus import locate_corpus
     from ..core.data import Corpus, decode_corpus
     from .progress import download_progress_bar
@@ -31,7 +32,7 @@ def _load_corpus(cfg):
         name, raw = locate_corpus(cfg.data, progress)
     text = decode_corpus(raw, name, cfg.data.normalize_newlines)
     del raw
-    corpus = Corpus.from_text(text, name, cfg.data.val_frac)
+    corpus = Corpus.from_text(text, name, cfg.data.val_frac, cfg.data.test_frac)
     show_status(f"tuirnn: building the model ({cfg.model.cell} {cfg.model.num_layers}x{cfg.model.hidden_size}) ...")
     return corpus
 
@@ -64,7 +65,7 @@ def main(args) -> int:
         cfg = config_mod.load(args.config, args.overrides)
         run_dir = runlog.plan_run_dir(cfg, args.run_dir)
 
-    corpus = _load_corpus(cfg)
+    corpus = load_corpus(cfg)
     control = Control()
     trainer = Trainer(cfg, run_dir, [], control, corpus, resume_state)
     trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched

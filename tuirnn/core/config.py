@@ -23,6 +23,7 @@ class DataConfig:
     url: str | None = None         # downloaded to `path` when it is missing
     sha256: str | None = None      # checked after download when given
     val_frac: float = 0.05         # char-rnn's default
+    test_frac: float = 0.0         # held out after val: never trained on or used to pick a checkpoint
     normalize_newlines: bool = True  # CRLF and lone CR -> LF
 
 
@@ -51,7 +52,7 @@ class TrainConfig:
     seed: int = 123
     device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
     keep_snapshots: int = 20       # newest snapshot files kept; 0 keeps all
-    threads: int = 0               # CPU threads for torch; 0: every core but one
+    threads: int = 0               # CPU threads for torch; 0: torch's choice (all physical cores)
 
 
 @dataclass
@@ -98,7 +99,7 @@ _POSITIVE = {
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
                  "train.threads",
                  "train.seed"}
-_UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
+_UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "data.test_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}

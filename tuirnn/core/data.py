@@ -99,6 +99,13 @@ def unknown_chars(text: str, vocab: str) -> list[str]:
     return sorted({ch for ch in text if ch not in known})
 
 
+def split_sizes(n: int, val_frac: float, test_frac: float = 0.0) -> tuple[int, int, int]:
+    """(train, val, test) character counts: the text is cut in that order, so the held-out
+    test split is the end of the text and validation comes just before it."""
+    n_val, n_test = int(n * val_frac), int(n * test_frac)
+    return n - n_val - n_test, n_val, n_test
+
+
 @dataclass
 class Corpus:
     name: str
@@ -106,16 +113,18 @@ class Corpus:
     train: torch.Tensor        # (N_train,) small-int ids
     val: torch.Tensor          # (N_val,)
     known_words: set[str] = field(default_factory=set)  # for the samples' word-share measure
+    # (N_test,) held out: never trained on, never used to pick a checkpoint; `tuirnn eval` only
+    test: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.uint8))
 
     @classmethod
-    def from_text(cls, text: str, name: str, val_frac: float) -> "Corpus":
+    def from_text(cls, text: str, name: str, val_frac: float, test_frac: float = 0.0) -> "Corpus":
         vocab = vocab_of(text)
         ids = encode(text, vocab)
-        n_val = int(len(ids) * val_frac)
-        n_train = len(ids) - n_val
+        n_train, n_val, _ = split_sizes(len(ids), val_frac, test_frac)
         from .sample import words_of
         # Words of the first few MB are plenty to judge whether a sample's words are real.
-        return cls(name, vocab, ids[:n_train], ids[n_train:], words_of(text[:n_train][:5_000_000]))
+        return cls(name, vocab, ids[:n_train], ids[n_train:n_train + n_val],
+                   words_of(text[:n_train][:5_000_000]), test=ids[n_train + n_val:])
 
 
 class Batcher:
@@ -132,7 +141,7 @@ class Batcher:
             raise UserError(
                 f"the {split} split has {len(ids):,} characters, fewer than one batch needs "
                 f"(batch_size x seq_length + 1 = {B * T + 1:,}); lower train.batch_size or "
-                f"train.seq_length{' or raise data.val_frac' if split == 'val' else ''}, or use a bigger corpus")
+                f"train.seq_length{f' or raise data.{split}_frac' if split in ('val', 'test') else ''}, or use a bigger corpus")
         n = n_batches * B * T
         # Kept in the small dtype on the device; widened per batch (cheap, avoids 8x memory).
         self.x = ids[:n].view(B, -1).to(device)
@@ -154,7 +163,8 @@ class Batcher:
         return self.batch_size * self.seq_length
 
 
-def val_batcher(ids: torch.Tensor, batch_size: int, seq_length: int, device) -> Batcher:
-    """The val split is often small: use fewer streams rather than refuse it."""
+def val_batcher(ids: torch.Tensor, batch_size: int, seq_length: int, device,
+                split: str = "val") -> Batcher:
+    """A held-out split (val, test) is often small: use fewer streams rather than refuse it."""
     B = max(1, min(batch_size, (len(ids) - 1) // seq_length))
-    return Batcher(ids, B, seq_length, device, split="val")
+    return Batcher(ids, B, seq_length, device, split=split)
