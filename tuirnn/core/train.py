@@ -18,14 +18,13 @@ import torch.nn.functional as F
 from . import checkpoint as ckpt_mod
 from .config import Config
 from .control import Control, ProbeRequest, SampleRequest, SaveRequest
-from .data import Batcher, Corpus, decode, val_batcher
+from .data import Batcher, Corpus, val_batcher
 from .errors import UserError
 from .evaluate import mean_loss
 from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
-                     RunFinished, RunStarted, SampleChunkGenerated, SampleGenerated,
-                     StepsCompleted)
+                     RunFinished, RunStarted, StepsCompleted)
 from .model import CharRNN, build
-from .sample import generate, word_share
+from .responder import Responder
 
 Sink = Callable[[Any], None]
 
@@ -291,53 +290,21 @@ class Trainer:
                 self.emit(Resumed(self.iteration))
 
     def _handle(self, request: Any) -> None:
-        if isinstance(request, SampleRequest):
-            self._sample(request.prime, request.temperature, request.length, request.top_k,
-                         request.seed, request.request_id, stream=request.stream)
-        elif isinstance(request, SaveRequest):
-            self._save("last", kind="manual")
-        elif isinstance(request, ProbeRequest):
-            self._probe(request)
+        match request:
+            case SampleRequest():
+                self._sample(request)
+            case SaveRequest():
+                self._save("last", kind="manual")
+            case ProbeRequest():
+                self._responder().probe(request, self.iteration)
 
-    def _probe(self, request: ProbeRequest) -> None:
-        from . import probe  # the neuron view's core half
-        if request.text is None:
-            text = decode(self.corpus.val[:request.length], self.corpus.vocab)
-        else:
-            text = request.text[:request.length]  # unknown characters are dropped and listed
-        with torch.no_grad():
-            result = probe.probe_text(self.model, text, self.corpus.vocab, k=request.k)
-        self.emit(result.to_event(iteration=self.iteration, source=request.source,
-                                  request_id=request.request_id))
+    def _responder(self) -> Responder:
+        return Responder(self.model, self.corpus.vocab, self.device, self.emit,
+                         self.corpus.val, self.corpus.known_words)
 
-    def _sample(self, prime: str, temperature: float, length: int, top_k: int,
-                seed: int | None, request_id: int | None, stream: bool = False) -> None:
-        if seed is None:
-            seed = self.cfg.train.seed + self.iteration
-        chars: list[str] = []
-        if stream and request_id is not None and prime:
-            self.emit(SampleChunkGenerated(request_id, prime))
-        pending: list[str] = []
-        last_flush = time.perf_counter()
-        try:
-            for ch in generate(self.model, self.corpus.vocab, length, prime, temperature, top_k,
-                               seed, device=self.device):
-                chars.append(ch)
-                if stream and request_id is not None:
-                    pending.append(ch)
-                    if time.perf_counter() - last_flush > 0.05:  # ~20 updates/s at most
-                        self.emit(SampleChunkGenerated(request_id, "".join(pending)))
-                        pending, last_flush = [], time.perf_counter()
-        except UserError as e:  # e.g. a prime with unknown characters: say so, keep training
-            self.emit(SampleGenerated(self.iteration, f"[{e}]", prime, temperature, top_k, seed,
-                                      self.last_val_loss, 0.0, request_id))
-            return
-        if pending:
-            self.emit(SampleChunkGenerated(request_id, "".join(pending)))
-        text = prime + "".join(chars)
-        self.emit(SampleGenerated(self.iteration, text, prime, temperature, top_k, seed,
-                                  self.last_val_loss, word_share(text, self.corpus.known_words),
-                                  request_id))
+    def _sample(self, request: SampleRequest) -> None:
+        self._responder().sample(request, self.iteration, self.last_val_loss,
+                                 default_seed=self.cfg.train.seed + self.iteration)
 
     # --- evals and checkpoints --------------------------------------------------------------
     def evaluate(self) -> float:
@@ -354,7 +321,8 @@ class Trainer:
         n = len(self.train_data)
         self.emit(EvalCompleted(self.iteration, self.iteration / n, val, self.best_val_loss, is_best))
         s = self.cfg.sample
-        self._sample(s.prime, s.temperature, s.length, s.top_k, None, None)
+        self._sample(SampleRequest(None, s.prime, s.temperature, s.length, s.top_k,
+                                   seed=None, stream=False))
         self._save("last", kind="last")
         if is_best:
             self._save("best", kind="best")

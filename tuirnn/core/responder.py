@@ -1,0 +1,119 @@
+"""Answers to sample and probe requests, for whichever thread owns a model.
+
+The Trainer answers them between steps; a monitor attached to a run whose trainer has gone
+(finished, stopped, crashed) answers them itself from the run's checkpoint with a
+CheckpointResponder. Both emit the same events, so the monitor cannot tell them apart.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .control import Control, ProbeRequest, SampleRequest, SaveRequest
+from .data import decode
+from .errors import UserError
+from .events import SampleChunkGenerated, SampleGenerated
+from .sample import generate, word_share
+
+Emit = Callable[[Any], None]
+STREAM_EVERY_S = 0.05       # sample chunks: ~20 updates/s at most
+
+
+class Responder:
+    """Sample and probe with `model` (which the caller's thread owns) and emit the answers.
+
+    val_ids: (N,) ids of the validation text, the default text for probes (may be empty).
+    """
+
+    def __init__(self, model, vocab: str, device: torch.device, emit: Emit,
+                 val_ids: torch.Tensor | None = None, known_words: set[str] | None = None):
+        self.model, self.vocab, self.device, self.emit = model, vocab, device, emit
+        self.val_ids = val_ids if val_ids is not None else torch.zeros(0, dtype=torch.uint8)
+        self.known_words = known_words or set()
+
+    def sample(self, request: SampleRequest, iteration: int, val_loss: float | None,
+               default_seed: int) -> None:
+        r = request
+        seed = default_seed if r.seed is None else r.seed
+        streaming = r.stream and r.request_id is not None
+        if streaming and r.prime:
+            self.emit(SampleChunkGenerated(r.request_id, r.prime))
+        chars: list[str] = []
+        pending: list[str] = []
+        last_flush = time.perf_counter()
+        try:
+            for ch in generate(self.model, self.vocab, r.length, r.prime, r.temperature, r.top_k,
+                               seed, device=self.device):
+                chars.append(ch)
+                if streaming:
+                    pending.append(ch)
+                    if time.perf_counter() - last_flush > STREAM_EVERY_S:
+                        self.emit(SampleChunkGenerated(r.request_id, "".join(pending)))
+                        pending, last_flush = [], time.perf_counter()
+        except UserError as e:  # e.g. a prime with unknown characters: say so, carry on
+            self.emit(SampleGenerated(iteration, f"[{e}]", r.prime, r.temperature, r.top_k, seed,
+                                      val_loss, 0.0, r.request_id))
+            return
+        if pending:
+            self.emit(SampleChunkGenerated(r.request_id, "".join(pending)))
+        text = r.prime + "".join(chars)
+        self.emit(SampleGenerated(iteration, text, r.prime, r.temperature, r.top_k, seed,
+                                  val_loss, word_share(text, self.known_words), r.request_id))
+
+    def probe(self, request: ProbeRequest, iteration: int) -> None:
+        from . import probe  # numpy-heavy; only when someone looks at neurons
+        if request.text is None:
+            text = decode(self.val_ids[:request.length], self.vocab)
+        else:
+            text = request.text[:request.length]  # unknown characters are dropped and listed
+        with torch.no_grad():
+            result = probe.probe_text(self.model, text, self.vocab, k=request.k)
+        self.emit(result.to_event(iteration=iteration, source=request.source,
+                                  request_id=request.request_id))
+
+
+class CheckpointResponder:
+    """A stand-in trainer for a run whose trainer is gone: loads the run's checkpoint and
+    answers sample/probe requests on a thread of its own (which owns that model).
+
+    Save requests are refused with a note (there is nothing new to save). Stop ends the thread.
+    """
+
+    def __init__(self, checkpoint: str | Path, emit: Emit, device: str = "cpu",
+                 val_ids: torch.Tensor | None = None, known_words: set[str] | None = None):
+        from .checkpoint import model_from_checkpoint
+        self.control = Control()
+        self.emit = emit
+        self.model, vocab, ck = model_from_checkpoint(checkpoint, device)
+        self.iteration = int(ck.get("iteration", 0))
+        self.val_loss = ck.get("val_loss")
+        self.seed = int(ck.get("config", {}).get("train", {}).get("seed", 0))
+        self.responder = Responder(self.model, vocab, torch.device(device), emit, val_ids, known_words)
+        self.thread = threading.Thread(target=self._serve, name="tuirnn-checkpoint", daemon=True)
+
+    def start(self) -> "CheckpointResponder":
+        self.thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self.control.stopped:
+            self.control.wait(0.25)
+            for request in self.control.take():
+                try:
+                    self._answer(request)
+                except UserError:  # e.g. probe text the model cannot read: the pane says so
+                    continue
+
+    def _answer(self, request: Any) -> None:
+        match request:
+            case SampleRequest():
+                self.responder.sample(request, self.iteration, self.val_loss,
+                                      self.seed + self.iteration)
+            case ProbeRequest():
+                self.responder.probe(request, self.iteration)
+            case SaveRequest():
+                pass  # the trainer is gone; its checkpoints are all there is
