@@ -1,0 +1,357 @@
+"""The control socket a trainer process serves: history and live events out, requests in.
+
+    trainer thread ──ControlServer(event)──► inbox (deque) + one wake-up byte
+                                                  │
+    server thread (selectors) ◄───────────────────┘  encodes each event once, routes it,
+      ├─ shared history (every broadcast event, encoded)      queues it per client, writes
+      └─ Peer per client: history slice, bounded queue ──► socket (non-blocking)
+      requests from clients ──► core.control.Control (the trainer answers with events)
+
+One thread with a selector rather than a thread per client: client state is touched by one
+thread only (no locks), and a trainer with many clients still has one extra thread competing
+for the GIL, not one per client. The thread never touches the model.
+
+History and live without gap or duplicate: the server thread both appends each event to the
+history and queues it to the greeted clients, so a client greeted between two events gets the
+first in its history slice and the second in its queue.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+import os
+import selectors
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..core.control import Control
+from ..core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunStarted,
+                           SampleChunkGenerated, SampleGenerated)
+from .paths import POINTER_NAME, SOCKET_NAME, bind_path, clear_stale, remove_socket
+from .peer import Limits, Peer
+from .protocol import (ID_SPAN, JSON, PROTOCOL_VERSION, ProtocolError, encode_event,
+                       error_message, json_frame, major, parse_json, parse_request)
+
+SELECT_TIMEOUT_S = 0.5     # housekeeping (hello timeouts, parting clients) at least this often
+
+
+class ControlServer:
+    """Serve `control` and the run's events on RUN/control.sock; also a Trainer sink.
+
+    history: the events logged before this process started (a resumed run's past), oldest
+    first. Usage: `server = ControlServer(run_dir, control, history).start()`, add `server`
+    to the trainer's sinks, and `server.close()` after the trainer returns.
+    """
+
+    def __init__(self, run_dir: Path, control: Control, history: Iterable[Any] = (),
+                 limits: Limits = Limits()) -> None:
+        self.run_dir = Path(run_dir)
+        self.control = control
+        self.limits = limits
+        self.path: Path | None = None          # the bound socket
+        self._inode: int | None = None
+        self._inbox: collections.deque = collections.deque()
+        self._wake_pending = False
+        self._wake_r = self._wake_w = -1
+        self._history: list[bytes] = []
+        self._peers: dict[socket.socket, Peer] = {}
+        self._routes: dict[int, tuple[Peer, int]] = {}   # Control's id -> (client, its id)
+        self._client_ids = itertools.count(1)
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sel = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self.summary: dict[str, Any] = {"run_dir": str(self.run_dir), "pid": os.getpid(),
+                                        "run_name": None, "iteration": 0, "max_iters": None,
+                                        "paused": False, "last_checkpoint": None}
+        self.dropped = 0                        # clients dropped for falling behind
+        self._linger_s = 2.0
+        for event in history:
+            self._dispatch(event)
+
+    # --- the trainer's thread -----------------------------------------------------------------
+    def __call__(self, event: Any) -> None:
+        """Sink: never blocks. A deque append, and a byte down a non-blocking pipe when the
+        server thread is not already due to wake (the flag spares a syscall per event)."""
+        if self._closing.is_set():
+            return
+        self._inbox.append(event)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                os.write(self._wake_w, b"!")
+            except OSError:          # pipe full (a wake-up is pending anyway) or closed
+                pass
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> "ControlServer":
+        clear_stale(self.run_dir)
+        path = bind_path(self.run_dir)
+        # bind inside a fresh owner-only folder, chmod, then rename into place: the socket is
+        # never reachable with looser permissions (a process-wide umask would race the trainer)
+        tmp = tempfile.mkdtemp(prefix=".sock", dir=path.parent)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(os.path.join(tmp, "s"))
+            os.chmod(os.path.join(tmp, "s"), 0o600)
+            os.rename(os.path.join(tmp, "s"), path)
+        finally:                 # the folder is empty once the socket moved; else clear it
+            if os.path.lexists(os.path.join(tmp, "s")):
+                os.unlink(os.path.join(tmp, "s"))
+            os.rmdir(tmp)
+        listener.listen(64)
+        listener.setblocking(False)
+        self._listener, self.path, self._inode = listener, path, path.lstat().st_ino
+        if path != Path(os.path.abspath(self.run_dir)) / SOCKET_NAME:
+            pointer = self.run_dir / POINTER_NAME
+            (self.run_dir / (POINTER_NAME + ".tmp")).write_text(f"{path}\n", encoding="utf-8")
+            os.replace(self.run_dir / (POINTER_NAME + ".tmp"), pointer)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._sel.register(listener, selectors.EVENT_READ, "listen")
+        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._thread = threading.Thread(target=self._serve, name="tuirnn-control", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, linger_s: float = 2.0) -> None:
+        """Send what is queued (RunFinished...) for up to `linger_s`, close every client,
+        remove the socket. Call after the trainer has returned."""
+        if self._thread is None or self._closing.is_set():
+            return
+        self._linger_s = linger_s
+        self._closing.set()
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:
+            pass
+        self._thread.join()
+
+    def __enter__(self) -> "ControlServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def clients(self) -> int:
+        return sum(p.greeted and p.close_at is None for p in self._peers.values())
+
+    # --- the server thread --------------------------------------------------------------------
+    def _serve(self) -> None:
+        try:
+            while not self._closing.is_set():
+                for key, mask in self._sel.select(SELECT_TIMEOUT_S):
+                    match key.data:
+                        case "listen":
+                            self._accept()
+                        case "wake":
+                            self._wake()
+                        case Peer() as peer:
+                            if mask & selectors.EVENT_READ:
+                                self._read(peer)
+                            if mask & selectors.EVENT_WRITE and peer.sock in self._peers:
+                                self._write(peer)
+                self._housekeeping()
+            self._wake()
+            self._flush_all(time.monotonic() + self._linger_s)
+        finally:
+            self._shutdown()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            sock.setblocking(False)
+            peer = Peer(sock, next(self._client_ids), self.limits)
+            self._peers[sock] = peer
+            self._sel.register(sock, selectors.EVENT_READ, peer)
+
+    def _wake(self) -> None:
+        try:
+            os.read(self._wake_r, 4096)
+        except OSError:
+            pass
+        self._wake_pending = False       # before draining: a later append writes again
+        while self._inbox:
+            self._dispatch(self._inbox.popleft())
+
+    def _dispatch(self, event: Any) -> None:
+        """Route one event: a sample's chunks and a probe go to the client that asked, the
+        rest to every client and to the history."""
+        route = None
+        rid = getattr(event, "request_id", None)
+        if rid is not None and rid in self._routes:
+            route = self._routes[rid]
+            event = dataclasses.replace(event, request_id=route[1])
+        self._note(event)
+        match event:
+            case SampleChunkGenerated() | ProbeCompleted():
+                if route is not None and route[0].sock in self._peers:
+                    self._queue(route[0], event, encode_event(event))
+                if isinstance(event, ProbeCompleted):
+                    self._routes.pop(rid, None)
+                return
+            case SampleGenerated() if route is not None:
+                self._routes.pop(rid, None)
+        encoded = encode_event(event)
+        self._history.append(encoded)
+        for peer in list(self._peers.values()):
+            if peer.greeted:
+                self._queue(peer, event, encoded)
+
+    def _note(self, event: Any) -> None:
+        """Keep the run summary every hello carries up to date."""
+        s = self.summary
+        if hasattr(event, "iteration") and event.iteration >= 0:
+            s["iteration"] = event.iteration
+        match event:
+            case RunStarted():
+                s["run_name"], s["max_iters"] = event.run_name, event.max_iters
+            case Paused():
+                s["paused"] = True
+            case Resumed():
+                s["paused"] = False
+            case CheckpointSaved(kind="last" | "manual"):
+                s["last_checkpoint"] = event.path
+
+    def _queue(self, peer: Peer, event: Any, encoded: bytes) -> None:
+        if not peer.enqueue(event, encoded):
+            self.dropped += 1
+            peer.part(error_message("this client fell too far behind the trainer and was "
+                                    "dropped; attach again", "too-far-behind"))
+        self._write(peer)
+
+    def _write(self, peer: Peer) -> None:
+        try:
+            peer.send(self._history)
+        except OSError:
+            self._drop(peer)
+            return
+        if peer.close_at is not None and not peer.out:
+            self._drop(peer)
+            return
+        want = selectors.EVENT_READ | (selectors.EVENT_WRITE if peer.wants_write() else 0)
+        if self._sel.get_key(peer.sock).events != want:
+            self._sel.modify(peer.sock, want, peer)
+
+    def _read(self, peer: Peer) -> None:
+        try:
+            data = peer.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(peer)
+            return
+        if peer.close_at is not None:
+            return                               # parting: input is ignored
+        try:
+            for kind, payload in peer.reader.feed(data):
+                if kind != JSON:
+                    raise ProtocolError("clients send JSON frames only", "garbage")
+                self._handle(peer, parse_json(payload))
+                if peer.close_at is not None:
+                    break
+        except ProtocolError as e:
+            peer.part(error_message(str(e), e.code))
+        if peer.sock in self._peers:
+            self._write(peer)
+
+    def _handle(self, peer: Peer, obj: dict[str, Any]) -> None:
+        if not peer.greeted:
+            hello = obj.get("hello")
+            if not isinstance(hello, dict):
+                raise ProtocolError("say hello first: {'hello': {'version': '1.0'}}", "garbage")
+            theirs = str(hello.get("version"))
+            if major(theirs) != major(PROTOCOL_VERSION):
+                peer.part(error_message(
+                    f"this trainer speaks protocol {PROTOCOL_VERSION} and the client {theirs}; "
+                    "attach with the tuirnn version that started the run", "version"))
+                return
+            peer.greeted = True
+            peer.history_end = len(self._history)
+            peer.out += json_frame({"hello": dict(self.summary, version=PROTOCOL_VERSION,
+                                                  client_id=peer.client_id,
+                                                  history=peer.history_end)})
+            return
+        try:
+            req = parse_request(obj)
+        except ProtocolError as e:       # a request we do not know: say so, keep the client
+            peer.out += error_message(str(e), e.code, obj.get("id") if isinstance(
+                obj.get("id"), int) else None)
+            return
+        if req.request_id is not None and req.request_id // ID_SPAN != peer.client_id:
+            peer.out += error_message(f"request ids of this client are {peer.client_id}*{ID_SPAN}"
+                                      "+n", "bad-request", req.request_id)
+            return
+        c = self.control
+        match req.kind:
+            case "pause":
+                c.pause()
+            case "resume":
+                c.resume()
+            case "stop":
+                c.stop()
+            case "save":
+                c.request_save()
+            case "sample":
+                self._routes[c.request_sample(**req.args)] = (peer, req.request_id)
+            case "probe":
+                self._routes[c.request_probe(**req.args)] = (peer, req.request_id)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        for peer in list(self._peers.values()):
+            late_hello = not peer.greeted and now - peer.opened > self.limits.hello_timeout_s
+            if late_hello and peer.close_at is None:
+                peer.part(error_message("no hello in time", "garbage"))
+                self._write(peer)
+            elif peer.close_at is not None and now > peer.close_at:
+                self._drop(peer)
+
+    def _flush_all(self, deadline: float) -> None:
+        """Closing: write what every client still has queued, until `deadline`."""
+        while time.monotonic() < deadline:
+            busy = [p for p in self._peers.values() if p.wants_write()]
+            if not busy:
+                return
+            for key, mask in self._sel.select(0.05):
+                if isinstance(key.data, Peer):
+                    if mask & selectors.EVENT_READ:
+                        self._read(key.data)
+                    if mask & selectors.EVENT_WRITE and key.data.sock in self._peers:
+                        self._write(key.data)
+
+    def _drop(self, peer: Peer) -> None:
+        self._peers.pop(peer.sock, None)
+        try:
+            self._sel.unregister(peer.sock)
+        except (KeyError, ValueError):
+            pass
+        peer.sock.close()
+
+    def _shutdown(self) -> None:
+        for peer in list(self._peers.values()):
+            self._drop(peer)
+        self._sel.close()
+        if self._listener is not None:
+            self._listener.close()
+        if self.path is not None:
+            remove_socket(self.path, self._inode)
+            if self.path != Path(os.path.abspath(self.run_dir)) / SOCKET_NAME:
+                remove_socket(self.run_dir / POINTER_NAME)
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
