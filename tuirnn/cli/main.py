@@ -10,10 +10,10 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
-from . import neurons, run, sample
+from . import ls, neurons, run, sample, stop
 from .status import clear_status
 
-COMMANDS = {"run": run, "sample": sample, "neurons": neurons}
+COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop}
 
 
 def build_parser() -> argparse.ArgumentParser:

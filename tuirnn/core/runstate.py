@@ -1,0 +1,143 @@
+"""What state a run folder is in, read from its events.jsonl (for `tuirnn ls`, `stop`, `attach`).
+
+A run is training or paused while its trainer lives; finished, stopped or failed once its log
+ends with RunFinished or RunFailed; crashed when its trainer is gone without either. Whether
+the trainer lives is the caller's to say (the core knows no sockets or locks).
+
+The log of a long run is tens of megabytes, so this reads it as bytes and parses only the
+few lines it needs (found from the end), not every event.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .events import from_json_dict
+
+EVENTS_NAME = "events.jsonl"
+
+
+class RunStatus(str, Enum):
+    TRAINING = "training"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    CRASHED = "crashed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: Path
+    status: RunStatus
+    live: bool                     # a trainer serves it now
+    iteration: int
+    max_iters: int | None
+    best_val_loss: float | None
+    updated: float                 # time of the last event (events.jsonl's mtime)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class _Log:
+    """events.jsonl as bytes: the last line of each event kind, found without parsing all."""
+
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        self.data = data
+
+    def last_pos(self, name: str) -> int:
+        """Offset of the last line holding event `name` (-1: none)."""
+        best = -1
+        for key in (f'"event": "{name}"', f'"event":"{name}"'):
+            best = max(best, self.data.rfind(key.encode()))
+        return best
+
+    def line_at(self, pos: int) -> Any | None:
+        if pos < 0:
+            return None
+        start = self.data.rfind(b"\n", 0, pos) + 1
+        end = self.data.find(b"\n", pos)
+        try:
+            raw = self.data[start:end if end >= 0 else len(self.data)]
+            return from_json_dict(json.loads(raw))
+        except (ValueError, KeyError, TypeError):   # a torn last line (a crash mid-write)
+            return None
+
+    def last(self, name: str) -> Any | None:
+        return self.line_at(self.last_pos(name))
+
+    def last_iteration(self, tail_bytes: int = 256 << 10) -> int:
+        """The iteration of the newest whole line that has one (0: none)."""
+        tail = self.data[max(0, len(self.data) - tail_bytes):]
+        for raw in reversed(tail.split(b"\n")):
+            try:
+                it = json.loads(raw).get("iteration")
+            except (ValueError, AttributeError):   # empty, torn or cut by the tail
+                continue
+            if isinstance(it, int) and it >= 0:
+                return it
+        return 0
+
+
+def status_from(log: _Log, live: bool) -> RunStatus:
+    started = max(log.last_pos("RunStarted"), log.last_pos("RunResumed"))
+    finished, failed = log.last_pos("RunFinished"), log.last_pos("RunFailed")
+    if max(finished, failed) > started:
+        if failed > finished:
+            return RunStatus.FAILED
+        end = log.line_at(finished)
+        return RunStatus.STOPPED if end is not None and end.reason == "stopped" \
+            else RunStatus.FINISHED
+    if not live:
+        return RunStatus.CRASHED
+    paused = log.last_pos("Paused")
+    return RunStatus.PAUSED if paused > max(started, log.last_pos("Resumed")) \
+        else RunStatus.TRAINING
+
+
+def summarize(run_dir: Path, live: bool) -> RunSummary:
+    """The state of one run folder; `live`: whether its trainer is running now."""
+    path = Path(run_dir) / EVENTS_NAME
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            updated = os.fstat(f.fileno()).st_mtime
+    except OSError:
+        data, updated = b"", _mtime(Path(run_dir))
+    try:
+        log = _Log(data)
+        started = log.last("RunStarted")
+        best = None
+        for name in ("EvalCompleted", "RunFinished"):
+            ev = log.last(name)
+            if ev is not None and ev.best_val_loss is not None:
+                best = ev.best_val_loss if best is None else min(best, ev.best_val_loss)
+        return RunSummary(path=Path(run_dir), status=status_from(log, live), live=live,
+                          iteration=log.last_iteration(),
+                          max_iters=started.max_iters if started is not None else None,
+                          best_val_loss=best, updated=updated)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def is_run_folder(path: Path) -> bool:
+    return path.is_dir() and ((path / EVENTS_NAME).is_file() or (path / "config.yaml").is_file())
