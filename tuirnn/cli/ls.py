@@ -43,7 +43,8 @@ def row(s: RunSummary, now: float, relative: bool) -> list[str]:
         math.isfinite(s.best_val_loss) else "-"
     updated = ago(now - s.updated) if relative else \
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.updated))
-    attach = "live" if s.live else "history"     # a gone trainer's run opens on its history
+    # a run without a trainer opens on its history; a live one needs its socket
+    attach = "yes" if s.attachable else "no" if s.live else "history"
     return [s.name, str(s.status), progress, best, updated, attach]
 
 

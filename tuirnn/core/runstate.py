@@ -38,11 +38,12 @@ class RunStatus(str, Enum):
 class RunSummary:
     path: Path
     status: RunStatus
-    live: bool                     # a trainer serves it now
+    live: bool                     # a trainer runs it now
     iteration: int
     max_iters: int | None
     best_val_loss: float | None
     updated: float                 # time of the last event (events.jsonl's mtime)
+    attachable: bool = False       # its trainer answers on the control socket
 
     @property
     def name(self) -> str:
@@ -105,7 +106,7 @@ def status_from(log: _Log, live: bool) -> RunStatus:
         else RunStatus.TRAINING
 
 
-def summarize(run_dir: Path, live: bool) -> RunSummary:
+def summarize(run_dir: Path, live: bool, attachable: bool = False) -> RunSummary:
     """The state of one run folder; `live`: whether its trainer is running now."""
     path = Path(run_dir) / EVENTS_NAME
     try:
@@ -126,7 +127,7 @@ def summarize(run_dir: Path, live: bool) -> RunSummary:
         return RunSummary(path=Path(run_dir), status=status_from(log, live), live=live,
                           iteration=log.last_iteration(),
                           max_iters=started.max_iters if started is not None else None,
-                          best_val_loss=best, updated=updated)
+                          best_val_loss=best, updated=updated, attachable=attachable)
     finally:
         if isinstance(data, mmap.mmap):
             data.close()

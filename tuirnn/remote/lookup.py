@@ -13,11 +13,14 @@ from ..core.runstate import EVENTS_NAME, RunSummary, is_run_folder, summarize
 from .paths import is_answering
 
 
+def _holds_lock(run_dir: Path) -> bool:
+    check = getattr(runlog, "is_live", None)     # the run folder's lock, where runlog has one
+    return bool(check(run_dir)) if check is not None else False
+
+
 def is_live(run_dir: Path) -> bool:
-    """A trainer runs this folder now: the run folder's lock when runlog has one, else its
-    control socket answering."""
-    check = getattr(runlog, "is_live", None)
-    return bool(check(run_dir)) if check is not None else is_answering(run_dir)
+    """A trainer runs this folder now: it holds the folder's lock, or its socket answers."""
+    return _holds_lock(run_dir) or is_answering(run_dir)
 
 
 def run_folders(root: Path) -> list[Path]:
@@ -38,7 +41,11 @@ def _updated(path: Path) -> float:
 
 
 def summaries(root: Path) -> list[RunSummary]:
-    return [summarize(p, is_live(p)) for p in run_folders(root)]
+    out = []
+    for p in run_folders(root):
+        attachable = is_answering(p)
+        out.append(summarize(p, attachable or _holds_lock(p), attachable))
+    return out
 
 
 def resolve_run(spec: str | None, root: Path | str, live_only: bool = False) -> Path:

@@ -73,7 +73,7 @@ class Peer:
         self.queue.clear()
         self.queued_bytes = 0
         self.history_pos = self.history_end
-        self.out = bytearray(message)
+        self.out += message        # after what `out` holds: a frame may be half sent
         self.close_at = time.monotonic() + (self.limits.linger_s if linger_s is None else linger_s)
 
     # --- the server thread sends --------------------------------------------------------------
