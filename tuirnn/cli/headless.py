@@ -1,11 +1,10 @@
 """Headless mode: the same Trainer with a printing sink (a rich progress bar and log lines).
 
 Used with --headless and whenever stdout is not a terminal. Signals (Ctrl+C, SIGTERM, SIGHUP)
-ask the trainer to stop; it saves checkpoints/last.pt before the process exits.
+ask the trainer to stop; it saves checkpoints/last.pt before the process exits (stopping.py).
 """
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.control import Control
 from ..core.events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
                      RunStarted, SampleGenerated, StepsCompleted)
+from .stopping import StopSignals
 
 
 class HeadlessPrinter:
@@ -82,30 +82,37 @@ class HeadlessPrinter:
             self.progress = None
 
 
-def run_headless(trainer, control: Control) -> int:
-    """Train in this thread; returns the exit status (0 done or stopped, 1 failed, 2 bad input)."""
+def run_headless(trainer, control: Control, stops: StopSignals | None = None) -> int:
+    """Train in this thread; returns the exit status (0 done or stopped, 1 failed, 2 bad input,
+    130 when a third signal abandoned the final save).
+
+    `stops` (installed by `tuirnn run` before the run folder existed) handles Ctrl+C, SIGTERM
+    and SIGHUP: stop and save, "saving, one moment", abandon. Without one, it is made here.
+    """
     printer = HeadlessPrinter()
     trainer.sinks.append(printer)
-
-    def on_signal(signum, frame):
-        control.stop()
-        # A second Ctrl+C while saving gets Python's default behaviour back.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    if stops is None:
+        stops = StopSignals(control).install()
+        stops.run_dir = trainer.run_dir
+        trainer.sinks.append(stops)
     try:
         trainer.run()
+    except KeyboardInterrupt:            # the third signal: the save was given up
+        printer._stop_bar()
+        print(f"tuirnn: {stops.what_was_kept()}", file=sys.stderr)
+        return 130
     finally:
         printer._stop_bar()
-        for s, h in old.items():
-            signal.signal(s, h)
-    if printer.failed is not None:
-        if printer.failed.traceback:
-            printer.console.print(printer.failed.traceback, markup=False, highlight=False)
-            print(f"error: training failed: {printer.failed.error} (traceback in {trainer.run_dir}/error.log)")
-            return 1
-        print(f"error: {printer.failed.error}", file=sys.stderr)
-        return 2
+        # the handlers stay (ignoring signals now the run is over) until the process exits
+    failed = printer.failed
+    if failed is not None:
+        if failed.traceback:
+            print(failed.traceback, file=sys.stderr, end="" if failed.traceback.endswith("\n") else "\n")
+            print(f"error: training failed: {failed.error} (traceback in {trainer.run_dir}/error.log)",
+                  file=sys.stderr)
+        else:
+            print(f"error: {failed.error}", file=sys.stderr)
+        return failed.exit_status
     if control.stopped and printer.finished is not None and printer.finished.reason == "stopped":
         printer.console.print(f"stopped; saved {trainer.run_dir}/checkpoints/last.pt; "
                               f"continue with: tuirnn run --resume {trainer.run_dir}")

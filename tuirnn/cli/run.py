@@ -40,52 +40,134 @@ def load_corpus(cfg):
 def main(args) -> int:
     from ..core import config as config_mod
     from ..core import runlog
-    from ..core.checkpoint import load_checkpoint
-    from ..core.control import Control
-    from ..core.train import Trainer
+    from ..core.errors import StorageError
 
-    resume_state = None
-    if args.resume:
-        if args.config:
-            raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
-                            "(change settings of a resumed run with --set)")
-        run_dir = Path(args.resume)
-        last = run_dir / "checkpoints" / "last.pt"
-        if not last.is_file():
-            raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt to resume; "
-                            "give a run folder made by tuirnn run")
-        resume_state = load_checkpoint(last)
-        cfg = config_mod.from_dict(resume_state["config"])
-        saved_model = config_mod.from_dict(resume_state["config"]).model
-        config_mod.apply_overrides(cfg, args.overrides)
-        if cfg.model != saved_model:
-            raise UserError("a resumed run keeps its model: model.* cannot change with --resume; "
-                            "start a new run to try another size or cell")
-    else:
-        cfg = config_mod.load(args.config, args.overrides)
-        run_dir = runlog.plan_run_dir(cfg, args.run_dir)
+    if args.resume and args.config:
+        raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
+                        "(change settings of a resumed run with --set)")
+    lock = None
+    try:
+        if args.resume:
+            # the lock first: a live run is refused at once, and no one writes while we read
+            run_dir = Path(args.resume)
+            if not run_dir.is_dir() or not runlog.holds_run(run_dir):
+                raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt to resume; "
+                                "give a run folder made by tuirnn run")
+            lock, _ = runlog.open_run_dir(run_dir)
+            cfg, resume_state = resume_plan(run_dir, args.overrides)
+        else:
+            cfg = config_mod.load(args.config, args.overrides)
+            run_dir = runlog.plan_run_dir(cfg, args.run_dir)
+            if args.run_dir is not None:
+                runlog.refuse_if_live(run_dir)      # at once, not after loading the corpus
+            resume_state = None
+        return _train(args, cfg, run_dir, lock, resume_state)
+    except StorageError as e:
+        clear_status()
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
+    from ..core import runlog
+    from ..core.control import Control
+    from ..core.events import CheckpointSaved, RunResumed
+    from ..core.train import Trainer
+    from .stopping import StopSignals
 
     corpus = load_corpus(cfg)
     control = Control()
     trainer = Trainer(cfg, run_dir, [], control, corpus, resume_state)
     trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched
     clear_status()
-    if resume_state is None:
-        runlog.make_run_dir(run_dir)
-    runlog.write_config(run_dir, cfg)
-    history = []
-    if resume_state is not None and (run_dir / "events.jsonl").exists():
-        # the monitor shows the whole run: what came before, up to the checkpoint resumed
-        upto = resume_state["iteration"]
-        history = [ev for ev in runlog.read_events(run_dir / "events.jsonl")
-                   if getattr(ev, "iteration", 0) <= upto]
-    log = runlog.EventLog(run_dir / "events.jsonl")
-    trainer.sinks.append(log)
+    # from here a signal stops the run and saves: the folder never exists without an owner
+    stops = StopSignals(control).install()
     try:
+        if lock is None:
+            run_dir, lock = runlog.make_run_dir(run_dir, exact=args.run_dir is not None)
+            trainer.run_dir = run_dir
+    except BaseException:
+        stops.restore()
+        raise
+    log = None
+    try:
+        runlog.write_config(run_dir, cfg)
+        stops.run_dir = run_dir
+        history = []
+        if args.resume:
+            upto = resume_state["iteration"] if resume_state is not None else 0
+            trainer.resumed_from = upto
+            if resume_state is not None:
+                stops.kept = CheckpointSaved(upto, resume_state.get("path", ""), "last",
+                                             resume_state.get("val_loss"))
+            if (run_dir / "events.jsonl").exists():
+                # the monitor shows the whole run: what came before, up to where it goes on
+                past = runlog.read_events(run_dir / "events.jsonl", raw=True)
+                history = runlog.drop_abandoned([*past, RunResumed(upto)])[:-1]
+        log = runlog.EventLog(run_dir / "events.jsonl")
+        trainer.sinks += [log, stops]
         if args.headless or not sys.stdout.isatty():
             from .headless import run_headless
-            return run_headless(trainer, control)
+            return run_headless(trainer, control, stops)
         from ..tui.app import run_monitor
         return run_monitor(trainer, control, history)
     finally:
-        log.close()
+        if log is not None:
+            log.close()
+        lock.release()
+
+
+# Keys a resumed run cannot change, and why (the saved state depends on them).
+FROZEN_ON_RESUME = {
+    "train.optimizer": "the saved optimizer state belongs to {old}",
+    "train.batch_size": "it sets where in the data the run goes on",
+    "train.seq_length": "it sets where in the data the run goes on",
+    "train.seed": "the saved random state goes on from where it was",
+}
+
+
+def resume_plan(run_dir: Path, overrides: list[str]):
+    """(config in force, checkpoint state or None) for --resume RUN_DIR; UserError for an
+    override the saved state cannot honour. A folder whose process died before its first
+    checkpoint restarts from iteration 0 with its config.yaml (and says so)."""
+    from ..core import config as config_mod
+    from ..core.checkpoint import load_checkpoint
+    last = run_dir / "checkpoints" / "last.pt"
+    if not last.is_file():
+        if not (run_dir / "config.yaml").is_file():
+            raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt or config.yaml to "
+                            "resume; give a run folder made by tuirnn run")
+        cfg = config_mod.load(run_dir / "config.yaml", overrides)
+        print(f"resuming {run_dir}: no checkpoint was saved yet, so it starts again from "
+              "iteration 0 with its config.yaml", flush=True)
+        return cfg, None
+    state = load_checkpoint(last, resumable=True)
+    saved = config_mod.from_dict(state["config"])
+    cfg = config_mod.apply_overrides(config_mod.from_dict(state["config"]), overrides)
+    if cfg.model != saved.model:
+        raise UserError("a resumed run keeps its model: model.* cannot change with --resume; "
+                        "start a new run to try another size or cell")
+    old, new = _flat(saved.to_dict()), _flat(cfg.to_dict())
+    for key in sorted(new):
+        if old.get(key) == new[key]:
+            continue
+        why = FROZEN_ON_RESUME.get(key)
+        if why is None and key.startswith("data.") and key not in ("data.path", "data.url", "data.sha256"):
+            why = "it changes the text the run trains and validates on"
+        if why is not None:
+            raise UserError(f"{key} cannot change with --resume ({why.format(old=old.get(key))}); "
+                            "start a new run to change it")
+    return cfg, state
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

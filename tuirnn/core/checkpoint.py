@@ -7,6 +7,8 @@ Layout (all builtins and tensors, loadable with weights_only=True):
 """
 from __future__ import annotations
 
+import errno
+import math
 import os
 import pickle
 import tempfile
@@ -27,11 +29,15 @@ VERSION = 1
 def save_atomic(obj: dict[str, Any], path: Path) -> None:
     """Write to a temp file in the same folder, fsync, then rename over `path`.
 
-    A crash mid-write leaves the previous file intact (os.replace is atomic on POSIX).
+    A crash mid-write leaves the previous file intact (os.replace is atomic on POSIX) and at
+    worst a .NAME.XXXX.tmp file, which the next start in the folder removes. A full disk or
+    a read-only folder raises StorageError (one line: the file, the size, the space left).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from .runlog import storage_error   # the one wording for refused writes
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
@@ -40,16 +46,60 @@ def save_atomic(obj: dict[str, Any], path: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as e:
+        needed = _tensor_bytes(obj)
+        refused = _refused_write(e, path, needed)   # asked before the temp file frees its space
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if refused is not None:
+            raise storage_error(refused, path, needed=needed) from None
         raise
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read and check a checkpoint; UserError for anything that is not ours or is damaged."""
+def _refused_write(e: BaseException, path: Path, needed: int) -> OSError | None:
+    """The OSError behind a failed save, if the disk refused it. torch's zip writer reports
+    a short write as RuntimeError ("unexpected pos ...", "file write failed"): a full disk
+    when less than a checkpoint's size is left."""
+    if isinstance(e, OSError):
+        return e
+    if isinstance(e, RuntimeError):
+        try:
+            st = os.statvfs(path.parent)
+        except OSError:
+            return None
+        if st.f_bavail * st.f_frsize < needed:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return None
+
+
+def _tensor_bytes(obj: Any) -> int:
+    """Bytes of the tensors in a checkpoint dict (shared storages counted once), plus ~64 KB
+    for the zip and the pickled structure: what a save needs on disk."""
+    seen: dict[int, int] = {}
+
+    def walk(x: Any) -> None:
+        if isinstance(x, torch.Tensor):
+            s = x.untyped_storage()
+            seen[s.data_ptr()] = s.nbytes()
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+    walk(obj)
+    return sum(seen.values()) + 64 * 1024
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
+                    resumable: bool = False) -> dict[str, Any]:
+    """Read and check a checkpoint; UserError for anything that is not ours or is damaged.
+
+    resumable: also check the optimizer, RNG and hidden state that `run --resume` restores.
+    """
     p = Path(path)
     if p.is_dir():
         for candidate in (p / "checkpoints" / "best.pt", p / "checkpoints" / "last.pt", p / "best.pt", p / "last.pt"):
@@ -102,6 +152,38 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu"
 def snapshot_name(iteration: int, epoch: float, val_loss: float) -> str:
     """char-rnn style: the name says when and how good (lm_lstm_epoch2.50_1.4321.t7)."""
     return f"iter{iteration:07d}_epoch{epoch:.2f}_val{val_loss:.4f}.pt"
+
+
+def reconcile_best(folder: Path, last: dict[str, Any]) -> float:
+    """Make best.pt agree with the best val loss that last.pt records; returns the best to go on
+    with. Saves go last.pt, then best.pt: a kill during the best.pt save leaves an older best.pt
+    behind a last.pt whose own val is the recorded best, so best.pt is re-saved from last.pt
+    (or from a snapshot with that val). Failing both, the best on disk is what counts."""
+    recorded = float(last.get("best_val_loss", math.inf))
+    best_path = folder / "best.pt"
+    on_disk = _val_loss_of(best_path)
+    if math.isinf(recorded) or on_disk == recorded:
+        return recorded
+    if last.get("val_loss") == recorded:
+        save_atomic({k: v for k, v in last.items() if k != "path"}, best_path)
+        return recorded
+    for snap in sorted(folder.glob(f"iter*_val{recorded:.4f}.pt"), reverse=True):
+        try:
+            ck = torch.load(snap, map_location="cpu", weights_only=True)
+        except Exception:
+            continue
+        if isinstance(ck, dict) and ck.get("val_loss") == recorded:
+            save_atomic(ck, best_path)
+            return recorded
+    return on_disk if on_disk is not None else math.inf
+
+
+def _val_loss_of(path: Path) -> float | None:
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return float(ck["best_val_loss"] if ck.get("val_loss") is None else ck["val_loss"])
+    except Exception:         # missing, torn or foreign: as if there were none
+        return None
 
 
 def prune_snapshots(folder: Path, keep: int) -> None:

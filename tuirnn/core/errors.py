@@ -8,3 +8,10 @@ class UserError(Exception):
     """Bad input: the message names the problem and the fix."""
 
     exit_code = 2
+
+
+class StorageError(Exception):
+    """The disk refused a write (full, read-only, gone): one line naming the file, the space
+    needed and the fix; the previous files are intact. The CLI exits 1: the input was fine."""
+
+    exit_code = 1

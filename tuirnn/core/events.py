@@ -119,6 +119,14 @@ class Resumed:
 
 
 @dataclass(frozen=True)
+class RunResumed:
+    """A process continues the run from its checkpoint at `iteration` (0: a folder that had
+    none). Whatever an earlier process logged past `iteration` was lost with it: readers
+    drop it, so the history never goes back in time."""
+    iteration: int
+
+
+@dataclass(frozen=True)
 class RunFinished:
     iteration: int
     reason: str                  # max_iters | max_epochs | stopped
@@ -131,11 +139,12 @@ class RunFailed:
     iteration: int
     error: str                   # one line
     traceback: str
+    exit_status: int = 1         # 2: bad input (config, data, checkpoint); 1: anything else
 
 
 EVENT_TYPES = {cls.__name__: cls for cls in (
     RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
-    ProbeCompleted, CheckpointSaved, Paused, Resumed, RunFinished, RunFailed)}
+    ProbeCompleted, CheckpointSaved, Paused, Resumed, RunResumed, RunFinished, RunFailed)}
 
 
 def to_json_dict(event: Any) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from . import checkpoint as ckpt_mod
 from .config import Config
 from .control import Control, ProbeRequest, SampleRequest, SaveRequest
 from .data import Batcher, Corpus, val_batcher
-from .errors import UserError
+from .errors import StorageError, UserError
 from .evaluate import mean_loss
 from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
-                     RunFinished, RunStarted, StepsCompleted)
-from .model import CharRNN, build
+                     RunFinished, RunResumed, RunStarted, StepsCompleted)
+from .model import CharRNN, build, check_fits
 from .responder import Responder
 
 Sink = Callable[[Any], None]
@@ -114,6 +114,9 @@ class Trainer:
         self.best_val_loss = math.inf
         self.last_val_loss: float | None = None
         self.best_path: str | None = None
+        # the iteration this process continues the run from (None: a new run); the CLI sets
+        # 0 for a folder whose earlier process died before its first checkpoint
+        self.resumed_from: int | None = None
         # The monitor sets this: after training ends, keep answering sample/probe/save
         # requests (this thread still owns the model) until Control.stop().
         self.serve_after_finish = False
@@ -161,9 +164,17 @@ class Trainer:
             raise UserError(f"{ck.get('path')} is a sampling snapshot without optimizer state; "
                             "resume from the run folder (it uses checkpoints/last.pt)")
         load_optimizer_state(self.optimizer, ck["optimizer"])
+        saved_lr = ck["config"].get("train", {}).get("learning_rate")
+        if saved_lr is not None and self.cfg.train.learning_rate != saved_lr:
+            # --resume --set train.learning_rate=X: X is the lr from here on (decay goes on
+            # from it), as config.yaml now says
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.cfg.train.learning_rate
         self.iteration = int(ck["iteration"])
-        self.best_val_loss = float(ck.get("best_val_loss", math.inf))
+        self.resumed_from = self.iteration
         self.last_val_loss = ck.get("val_loss")
+        # a kill while best.pt was written leaves it older than the best last.pt records
+        self.best_val_loss = ckpt_mod.reconcile_best(self.run_dir / "checkpoints", ck)
         best = self.run_dir / "checkpoints" / "best.pt"
         self.best_path = str(best) if best.exists() else None
         hidden = [t.to(self.device) for t in ck.get("hidden", [])]
@@ -178,20 +189,30 @@ class Trainer:
         """Train until max_iters/max_epochs or a stop; never raises (RunFailed instead)."""
         try:
             self.prepare()
+            if self.resumed_from is not None:
+                self.emit(RunResumed(self.resumed_from))
             self.emit(self._started_event())
             self._loop()
         except UserError as e:
-            self._fail(str(e), "")
+            self._fail(str(e), "", exit_status=2)
+        except StorageError as e:  # disk full or read-only: the line says it all
+            self._fail(str(e), "", exit_status=1)
         except Exception as e:  # shown in the UI and written to the run folder
             tb = traceback.format_exc()
-            self._fail(f"{type(e).__name__}: {e}", tb)
+            self._fail(f"{type(e).__name__}: {e}", tb, exit_status=1)
 
-    def _fail(self, message: str, tb: str) -> None:
+    def _fail(self, message: str, tb: str, exit_status: int) -> None:
         try:
             (self.run_dir / "error.log").write_text(tb or message + "\n", encoding="utf-8")
         except OSError:
             pass
-        self.emit(RunFailed(iteration=self.iteration, error=message, traceback=tb))
+        failed = RunFailed(iteration=self.iteration, error=message, traceback=tb,
+                           exit_status=exit_status)
+        for sink in self.sinks:  # each sink hears of it, even when another (a full disk) cannot
+            try:
+                sink(failed)
+            except StorageError:
+                pass
 
     def _started_event(self) -> RunStarted:
         c = self.cfg

@@ -200,7 +200,10 @@ def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
     app.on_stop_requested = arm
 
     def early_signal(signum, frame) -> None:
-        # before the app's loop takes over (and after it ends): stop and let the join save
+        # before the app's loop takes over (and after it ends): stop and let the join save;
+        # a repeated signal is told the save goes on (the join waits for it)
+        if control.stopped and thread.is_alive():
+            print("tuirnn: saving, one moment", file=sys.stderr, flush=True)
         control.stop()
         app.quit_requested = True
         arm()
@@ -208,6 +211,9 @@ def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     for sig in STOP_SIGNALS:
         signal.signal(sig, early_signal)
+    if control.stopped:           # a signal came while the run folder was being made
+        app.quit_requested = True
+        arm()
     try:
         app.run()
     finally:
