@@ -45,7 +45,7 @@ async def test_header_chart_and_samples_show_the_run():
         assert "世界" in text
         chart = app.monitor.query_one(LossChart)
         assert "linear" in chart.border_title
-        for mark in ("raw", "smoothed", "• val", "★ best"):
+        for mark in ("raw", "smoothed", "─ val", "★ best"):
             assert mark in chart.border_title
         assert any(0x2800 < ord(c) <= 0x28FF for line in chart.chart_lines() for c in line.plain)
 

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
-import numpy as np
 import pytest
 
 from tuirnn.core.events import Paused, Resumed, StepsCompleted
@@ -39,56 +37,6 @@ def test_progress_bar():
 def test_text_helpers():
     assert render.cell_width("ab世界") == 6
     assert render.visible_text("a\x00b\nc\td") == "a·b\nc\td"
-
-
-def test_bin_means_averages_into_columns():
-    y = np.arange(100, dtype=float)
-    cols = render.bin_means(y, 10)
-    assert len(cols) == 10
-    assert cols[0] == np.mean(np.arange(10))
-    assert len(render.bin_means(y[:5], 10)) == 5      # fewer points: one per column
-    assert len(render.bin_means(np.zeros(0), 10)) == 0
-
-
-def test_ema_follows_a_constant():
-    assert render.ema([2.0] * 5) == [2.0] * 5
-
-
-def _chart(n, log=False, width=60, height=12):
-    y = np.exp(-np.linspace(0, 3, n)) * 3 + 1
-    return render.braille_chart(y, y, [(n // 2, 1.5)], (n, 1.05), width, height, log=log)
-
-
-def test_chart_shape_and_marks():
-    lines = _chart(1000)
-    assert len(lines) == 12
-    assert all(len(line.plain) <= 60 for line in lines)
-    text = "\n".join(line.plain for line in lines)
-    assert "★" in text and "•" in text
-    assert any(0x2800 <= ord(ch) <= 0x28FF for ch in text)
-    assert lines[-1].plain.strip().endswith("1000")
-    # the curve goes down: its first dots are on a higher row than its last ones
-    rows = [i for i, line in enumerate(lines[:-1]) if any(0x2800 < ord(c) <= 0x28FF for c in line.plain[7:12])]
-    rows_end = [i for i, line in enumerate(lines[:-1]) if any(0x2800 < ord(c) <= 0x28FF for c in line.plain[-5:])]
-    assert min(rows) < max(rows_end)
-
-
-def test_chart_log_scale_and_edge_cases():
-    assert len(_chart(500, log=True)) == 12
-    assert len(_chart(1)) == 12                               # a single point
-    flat = render.braille_chart(np.ones(50), np.ones(50), [], None, 40, 6)
-    assert len(flat) == 6
-    empty = render.braille_chart(np.zeros(0), np.zeros(0), [], None, 40, 6)
-    assert "waiting" in "".join(line.plain for line in empty)
-    tiny = render.braille_chart(np.ones(5), np.ones(5), [], None, 3, 1)
-    assert len(tiny) == 1
-
-
-def test_chart_is_fast_on_long_runs():
-    y = np.random.default_rng(0).random(200_000) + 1
-    t = time.perf_counter()
-    render.braille_chart(y, y, [(i, 1.5) for i in range(1000, 200_000, 1000)], (5000, 1.2), 160, 40)
-    assert time.perf_counter() - t < 0.1
 
 
 def test_header_lines_fit_and_say_the_state():

@@ -67,6 +67,7 @@ class SampleGenerated:
     val_loss: float | None       # at the checkpoint it was drawn from
     word_share: float            # share of its words that occur in the training text
     request_id: int | None = None  # set when asked for through Control.request_sample
+    timeline: bool = False       # the fixed sample (same prime and seed at every checkpoint)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ class MonitorScreen(Screen):
         Binding("left_square_bracket", "older", "Older"),
         Binding("right_square_bracket", "newer", "Newer"),
         Binding("l", "toggle_log", "Log"),
+        Binding("z", "chart_window", "Zoom", show=False),
+        Binding("y", "toggle_clip", "Y range", show=False),
+        Binding("comma", "smoothing(-1)", "Less smooth", show=False),
+        Binding("full_stop", "smoothing(1)", "Smoother", show=False),
         Binding("1", "tab('training')", "Training", show=False),
         Binding("2", "tab('samples')", "Samples", show=False),
         Binding("3", "tab('neurons')", "Neurons", show=False),
@@ -251,6 +255,17 @@ class MonitorScreen(Screen):
     def action_toggle_log(self) -> None:
         chart = self.query_one(LossChart)
         chart.log = not chart.log
+
+    def action_chart_window(self) -> None:
+        self.query_one(LossChart).cycle_window()
+
+    def action_toggle_clip(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.clip = not chart.clip
+
+    def action_smoothing(self, step: int) -> None:
+        if not self.query_one(LossChart).step_smoothing(step):
+            self.bell()
 
     def set_log(self, log: bool) -> None:
         self.query_one(LossChart).log = log

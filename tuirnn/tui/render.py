@@ -1,17 +1,11 @@
-"""Pure formatting and drawing for the monitor: no widgets, no app, tested alone.
-
-The loss chart is a braille line plot. Every 2x4 dot braille cell is one character, so a
-W x H cell plot has 2W x 4H pixels. The data (the whole run, possibly 100k+ points) is first
-averaged into 2W pixel columns with numpy, so drawing costs O(pixels), not O(points).
-"""
+"""Pure formatting for the monitor: no widgets, no app, tested alone (the loss chart's
+drawing is in chart.py)."""
 from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
 
-import numpy as np
-from rich.text import Span, Text
+from rich.text import Text
 
 # --- numbers ----------------------------------------------------------------------------
 
@@ -86,160 +80,6 @@ def visible_text(text: str) -> str:
     return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else "·" for ch in text)
 
 
-# --- series -----------------------------------------------------------------------------
-
-
-def ema(values, alpha: float = 0.05, start: float | None = None) -> list[float]:
-    """Exponential moving average (debiased like TensorBoard's), one output per input."""
-    out = []
-    acc, weight = (0.0, 0.0) if start is None else (start, 1.0)
-    for v in values:
-        acc = (1 - alpha) * acc + alpha * v
-        weight = (1 - alpha) * weight + alpha
-        out.append(acc / weight)
-    return out
-
-
-def bin_means(y: np.ndarray, bins: int) -> np.ndarray:
-    """Average `y` (n,) into `bins` equal spans of index -> (min(n, bins),); NaN-free input.
-
-    With fewer points than bins each point is its own bin (the chart then spreads them).
-    """
-    n = len(y)
-    if n == 0 or bins <= 0:
-        return np.zeros(0)
-    if n <= bins:
-        return y.astype(float)
-    edges = np.linspace(0, n, bins + 1).astype(np.int64)
-    sums = np.add.reduceat(y.astype(float), edges[:-1])
-    return sums / np.diff(edges)
-
-
-@dataclass(frozen=True)
-class ChartStyle:
-    raw: str = "grey50"
-    smooth: str = "bold cyan"
-    val: str = "bold yellow"
-    best: str = "bold green"
-    axis: str = "grey62"
-
-
-def _ticks(lo: float, hi: float, log: bool) -> tuple[float, float]:
-    if log:
-        return math.log(max(lo, 1e-9)), math.log(max(hi, 1e-9))
-    return lo, hi
-
-
-def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]],
-                  best: tuple[int, float] | None, width: int, height: int, *,
-                  log: bool = False, x0: int = 0, style: ChartStyle = ChartStyle()) -> list[Text]:
-    """Draw losses as `height` lines of `width` cells (y labels included).
-
-    raw, smooth: (n,) per-step losses, step i is iteration x0 + i + 1.
-    val: [(iteration, loss)] drawn as '•'; best: (iteration, loss) drawn as '★'.
-    Returns rich Text lines; the last line is the x axis (first and last iteration).
-    """
-    label_w = 7
-    plot_w, plot_h = max(1, width - label_w), max(1, height - 1)
-    n = len(raw)
-    vals = [v for v in val if math.isfinite(v[1])]
-    if height < 3 or width < label_w + 4:      # no room for a chart: keep the shape, blank
-        return [Text(" " * max(0, width)) for _ in range(max(0, height))]
-    if n == 0 and not vals:
-        lines = [Text(" " * width) for _ in range(height)]
-        if height:
-            msg = "waiting for the first losses…"
-            lines[height // 2] = Text(msg.center(width)[:width], style=style.axis)
-        return lines
-    px_w, px_h = plot_w * 2, plot_h * 4
-    cols_raw = bin_means(raw, px_w) if n else np.zeros(0)
-    cols_smooth = bin_means(smooth, px_w) if n else np.zeros(0)
-    # y range over what is drawn (column means, not single noisy steps), plus val points
-    pool = [a for a in (cols_raw, cols_smooth) if len(a)]
-    lo = min([float(a.min()) for a in pool] + [v for _, v in vals])
-    hi = max([float(a.max()) for a in pool] + [v for _, v in vals])
-    if log:
-        lo, hi = max(lo, 1e-6), max(hi, 1e-6)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5 if not log else lo / 1.5, hi + 0.5 if not log else hi * 1.5
-    tlo, thi = _ticks(lo, hi, log)
-
-    def to_rows(v: np.ndarray) -> np.ndarray:   # pixel rows, 0 = top
-        t = np.log(np.maximum(v, 1e-9)) if log else np.asarray(v, dtype=float)
-        frac = (t - tlo) / (thi - tlo)
-        return np.clip(np.rint((1 - frac) * (px_h - 1)), 0, px_h - 1).astype(np.int64)
-
-
-    last_iter = x0 + max(n, max((i for i, _ in vals), default=0) - x0)
-    span = max(1, last_iter - x0)
-
-    def to_col(iteration: int) -> int:  # pixel column of an iteration
-        return min(px_w - 1, max(0, int((iteration - x0 - 1) / span * px_w)))
-
-    # pixels[layer] (px_h, px_w) on/off, layer 0 raw, 1 smooth; numpy throughout: this runs
-    # on the UI thread, which shares the GIL with training
-    pixels = np.zeros((2, px_h, px_w), dtype=bool)
-    pixel_rows = np.arange(px_h)[:, None]
-
-    def plot(layer: int, cols: np.ndarray) -> None:
-        m = len(cols)
-        if m == 0:
-            return
-        # with fewer points than pixel columns, spread them over the x span
-        xs = np.arange(m) * px_w // m if m < px_w else np.arange(m)
-        r = to_rows(cols)
-        prev = np.concatenate([r[:1], r[:-1]])
-        lo_r, hi_r = np.minimum(prev, r), np.maximum(prev, r)
-        # each column joins its row to the previous column's: a line, not dots
-        pixels[layer][:, xs] = (pixel_rows >= lo_r) & (pixel_rows <= hi_r)
-
-    if n:
-        plot(0, cols_raw)
-        plot(1, cols_smooth)
-    # braille cells: 2x4 pixels each, bit weights by (row % 4, col % 2)
-    weights = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
-    masks = (pixels.reshape(2, plot_h, 4, plot_w, 2) * weights[None, None, :, None, :]).sum(axis=(2, 4))
-    codes = masks[0] | masks[1]
-    chars = np.where(codes > 0, 0x2800 + codes, ord(" "))
-    # style per cell, as an index into `names`; equal style strings share an index
-    names: list[str] = []
-
-    def style_id(name: str) -> int:
-        if name not in names:
-            names.append(name)
-        return names.index(name)
-
-    styles = np.where(masks[1] > 0, style_id(style.smooth), style_id(style.raw))
-    # marks: every val point, then the best on top; their rows in one vectorised call
-    marks = [(it, v, "•", style.val) for it, v in vals]
-    if best is not None and math.isfinite(best[1]):
-        marks.append((best[0], best[1], "★", style.best))
-    mark_rows = to_rows(np.array([v for _, v, _, _ in marks], dtype=float)) if marks else []
-    for (it, _, ch, name), r in zip(marks, mark_rows):
-        row, col = int(r) // 4, to_col(it) // 2
-        chars[row, col], styles[row, col] = ord(ch), style_id(name)
-
-    lines: list[Text] = []
-    label_rows = {0: hi, plot_h - 1: lo}
-    if plot_h >= 5:
-        mid = plot_h // 2
-        label_rows[mid] = (math.exp((tlo + thi) / 2) if log else (lo + hi) / 2)
-    for row in range(plot_h):
-        label = f"{label_rows[row]:6.3g} " if row in label_rows else " " * label_w
-        row_styles = styles[row]
-        cuts = [0, *(np.flatnonzero(row_styles[1:] != row_styles[:-1]) + 1).tolist(), plot_w]
-        # one span per run of one style, built directly (Text.append per run is slower)
-        spans = [Span(0, label_w, style.axis)] if style.axis else []
-        spans += [Span(label_w + a, label_w + b, names[int(row_styles[a])])
-                  for a, b in zip(cuts, cuts[1:]) if names[int(row_styles[a])]]
-        lines.append(Text(label[:label_w].rjust(label_w) + "".join(map(chr, chars[row].tolist())),
-                          spans=spans))
-    first, last = f"{x0 + 1}", f"{last_iter}"
-    axis = " " * label_w + first + last.rjust(max(0, plot_w - len(first)))
-    lines.append(Text(axis[:width], style=style.axis))
-    return lines
-
-
 # --- header -----------------------------------------------------------------------------
 
 STATE_STYLES = {
@@ -297,6 +137,8 @@ def header_lines(st, width: int) -> list[Text]:
     l3 = Text.assemble("loss ", (fmt_loss(last), "bold"), f" (avg {fmt_loss(avg)})")
     if st.val:
         l3.append(f" · val {fmt_loss(st.val[-1][1])}")
+    if st.gap is not None:
+        l3.append(f" · gap {st.gap:+.3f}")
     if st.best:
         l3.append(" · best ")
         l3.append(f"{fmt_loss(st.best[1])}", style="bold green")

@@ -17,7 +17,8 @@ from ..core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, 
                       Resumed, RunFailed, RunFinished, RunStarted, SampleChunkGenerated,
                       SampleGenerated, StepsCompleted)
 
-SMOOTH_ALPHA = 0.05     # EMA weight of the newest step in the smoothed train curve
+SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
+GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
 RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
 
 
@@ -50,7 +51,10 @@ class RunState:
     smooth: array.array = field(default_factory=lambda: array.array("d"))
     val: list[tuple[int, float]] = field(default_factory=list)
     best: tuple[int, float] | None = None
-    samples: list[SampleEntry] = field(default_factory=list)
+    samples: list[SampleEntry] = field(default_factory=list)     # random and requested ones
+    timeline: list[SampleEntry] = field(default_factory=list)    # the fixed one per checkpoint
+    gap: float | None = None   # newest val loss minus the mean train loss of the steps before it
+    smoothing: float = SMOOTHING
     last_checkpoint: CheckpointSaved | None = None
     best_checkpoint: str | None = None
     finished: RunFinished | None = None
@@ -89,13 +93,12 @@ class RunState:
         if isinstance(ev, StepsCompleted):
             if not self.losses:
                 self._loss_origin = ev.iteration - len(ev.losses)
+            start = len(self.losses)
             for x in ev.losses:
                 if not math.isfinite(x):
                     x = self.losses[-1] if self.losses else 0.0
                 self.losses.append(x)
-                self._ema = (1 - SMOOTH_ALPHA) * self._ema + SMOOTH_ALPHA * x
-                self._ema_w = (1 - SMOOTH_ALPHA) * self._ema_w + SMOOTH_ALPHA
-                self.smooth.append(self._ema / self._ema_w)
+            self._fold_smooth(start)
             self._update_rate(ev.iteration, ev.elapsed_s)
             self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
             self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
@@ -113,6 +116,8 @@ class RunState:
             return {"header"}
         if isinstance(ev, EvalCompleted):
             self.val.append((ev.iteration, ev.val_loss))
+            recent = self.losses[-GAP_STEPS:]
+            self.gap = ev.val_loss - sum(recent) / len(recent) if recent else None
             if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
                 self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
             self.set_state("training")
@@ -126,6 +131,12 @@ class RunState:
                 self.samples.append(entry)
             entry.text += ev.text
             return {"samples"}
+        if isinstance(ev, SampleGenerated) and ev.timeline:
+            self.timeline.append(SampleEntry(
+                text=ev.text, iteration=ev.iteration, val_loss=ev.val_loss,
+                temperature=ev.temperature, top_k=ev.top_k, seed=ev.seed, prime=ev.prime,
+                word_share=ev.word_share))
+            return {"timeline"}
         if isinstance(ev, SampleGenerated):
             entry = self.find_request(ev.request_id) if ev.request_id is not None else None
             if entry is None:
@@ -170,6 +181,24 @@ class RunState:
             self.state = "failed"
             return {"header"}
         return set()
+
+    def _fold_smooth(self, start: int) -> None:
+        """Extend the smoothed curve over losses[start:] (EMA debiased like TensorBoard's)."""
+        w = self.smoothing
+        acc, weight = self._ema, self._ema_w
+        for x in self.losses[start:]:
+            acc = w * acc + (1 - w) * x
+            weight = w * weight + (1 - w)
+            self.smooth.append(acc / weight)
+        self._ema, self._ema_w = acc, weight
+
+    def set_smoothing(self, smoothing: float) -> None:
+        """Redo the smoothed curve over the whole run with a new weight of the past (0..0.99)."""
+        self.smoothing = smoothing
+        self.smooth = array.array("d")
+        self._ema = self._ema_w = 0.0
+        self._fold_smooth(0)
+        self.version += 1
 
     def _update_rate(self, iteration: int, elapsed: float) -> None:
         """steps/s over the last RATE_WINDOW_S seconds of reports (not just the newest one,

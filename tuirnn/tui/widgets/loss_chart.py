@@ -1,4 +1,4 @@
-"""Train loss (raw and smoothed), val points and the best val over the whole run."""
+"""Train loss (raw and smoothed), the val line and the best val, over a window of the run."""
 from __future__ import annotations
 
 import time
@@ -10,12 +10,14 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..render import ChartStyle, braille_chart
+from ..chart import (NO_COLOR_STYLE, SMOOTHING_STEPS, WINDOWS, ChartStyle, braille_chart,
+                     window_start)
 from ..state import RunState
 
 
 class LossChart(Widget):
-    """A braille chart of `state`'s loss series; `log` switches the y axis to log scale.
+    """A braille chart of `state`'s loss series; `log` switches the y axis to log scale,
+    `window` picks the span shown (an index into chart.WINDOWS), `clip` the robust y range.
 
     It draws through Textual's line API: the chart's lines become Strips of plain Segments
     once per (data version, size, log), and `render_line` hands them out. Going through
@@ -26,6 +28,8 @@ class LossChart(Widget):
     """
 
     log: reactive[bool] = reactive(False)
+    window: reactive[int] = reactive(0)
+    clip: reactive[bool] = reactive(True)
     MIN_REDRAW_INTERVAL = 2.0    # s between redraws for new losses (the header shows them at once)
 
     def __init__(self, state: RunState, **kwargs) -> None:
@@ -65,36 +69,50 @@ class LossChart(Widget):
         self._last_redraw = time.monotonic()
         self.refresh()
 
-    def watch_log(self, log: bool) -> None:
-        # the legend: each mark in its style as drawn, then the scale. Styles are parsed here
-        # once: a markup title would be re-parsed at every redraw of the border
+    def update_title(self) -> None:
+        """The legend: each mark in its style as drawn, the smoothing, then the view (scale,
+        window, y range). Styles are parsed here once: a markup title would be re-parsed at
+        every redraw of the border."""
         st = self.chart_style()
-        parts: list = ["loss: "]
-        for label, name in (("⠉ raw", st.raw), ("⠉ smoothed", st.smooth), ("• val", st.val),
-                            ("★ best", st.best)):
+        parts: list = []
+        for label, name in (("⠉ raw", st.raw), (f"⠉ smoothed {self.state.smoothing:.2f}", st.smooth),
+                            ("─ val", st.val), ("★ best", st.best)):
             parts += [(label, Style.parse(name) if name else Style()), " · "]
-        self.border_title = Text.assemble(*parts, f"{'log' if log else 'linear'} scale (l)")
+        view = [("log" if self.log else "linear"), WINDOWS[self.window]]
+        if not self.clip:
+            view.append("full y")
+        self.border_title = Text.assemble(*parts, " · ".join(view))
         self.refresh()
 
+    def watch_log(self) -> None:
+        self.update_title()
+
+    def watch_window(self) -> None:
+        self.update_title()
+
+    def watch_clip(self) -> None:
+        self.update_title()
+
     def on_mount(self) -> None:
-        self.watch_log(self.log)
+        self.update_title()
 
     def chart_style(self) -> ChartStyle:
-        if getattr(self.app, "no_color", False):
-            return ChartStyle(raw="dim", smooth="bold", val="bold", best="bold reverse", axis="")
-        return ChartStyle()
+        return NO_COLOR_STYLE if getattr(self.app, "no_color", False) else ChartStyle()
 
     def chart_lines(self) -> list[Text]:
         """The chart at the widget's content size, as rich Text lines (what is drawn)."""
         st = self.state
-        return braille_chart(st.raw_array(), st.smooth_array(), st.val, st.best,
+        raw, smooth = st.raw_array(), st.smooth_array()
+        first = window_start(len(raw), WINDOWS[self.window])
+        return braille_chart(raw[first:], smooth[first:], st.val, st.best,
                              self.content_size.width, self.content_size.height,
-                             log=self.log, x0=st.loss_start, style=self.chart_style())
+                             log=self.log, x0=st.loss_start + first, clip=self.clip,
+                             style=self.chart_style())
 
     def strips(self) -> list[Strip]:
         w, h = self.content_size.width, self.content_size.height
         base = self.visual_style.rich_style    # the widget's own colours under the chart's
-        key = (self.state.version, w, h, self.log, base)
+        key = (self.state.version, w, h, self.log, self.window, self.clip, base)
         if self._cache is None or self._cache[0] != key:
             console = self.app.console
             strips = [Strip(Segment.apply_style(line.render(console, end=""), base), w)
@@ -107,3 +125,20 @@ class LossChart(Widget):
         if 0 <= y < len(strips):
             return strips[y]
         return Strip.blank(self.content_size.width, self.visual_style.rich_style)
+
+    # --- keys (the screen binds them) -------------------------------------------------------
+    def cycle_window(self) -> None:
+        """The whole run, its last 25%, its last 2000 iterations, and round again."""
+        self.window = (self.window + 1) % len(WINDOWS)
+
+    def step_smoothing(self, step: int) -> bool:
+        """One step along SMOOTHING_STEPS (+1 smoother); False at either end."""
+        now = self.state.smoothing
+        nearest = min(range(len(SMOOTHING_STEPS)), key=lambda i: abs(SMOOTHING_STEPS[i] - now))
+        i = nearest + step
+        if not 0 <= i < len(SMOOTHING_STEPS):
+            return False
+        self.state.set_smoothing(SMOOTHING_STEPS[i])
+        self.update_title()
+        self.data_changed(now=True)
+        return True
