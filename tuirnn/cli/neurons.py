@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import UserError
+from .threads import add_threads_option, use_threads
 
 DESCRIPTION = """\
 Probe a trained model: which hidden units track quotes, brackets, line position...?
@@ -46,6 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="units listed per pattern (10 for one pattern, 3 for all built-ins)")
     p.add_argument("--length", "-n", type=int, default=2000, help="characters to probe (2000)")
     p.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N | mps")
+    add_threads_option(p, 1, "one text at batch size 1 is too small a job to share, and spare "
+                          "threads spin against other work on the cores")
     return p
 
 
@@ -79,14 +82,14 @@ def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[st
     """(text, where it came from): the validation split's start, else a seeded sample."""
     from ..core import config as config_mod
     from ..core.corpus import locate_corpus
-    from ..core.data import decode_corpus
+    from ..core.data import decode_corpus, split_sizes
     data = config_mod.from_dict(ckpt.get("config", {})).data
     offline = data.path is None and data.url is None
     if offline or (data.path and Path(data.path).is_file()):  # never downloads here
         name, raw = locate_corpus(data)
         text = decode_corpus(raw, name, data.normalize_newlines)
-        n_val = int(len(text) * data.val_frac)
-        start = len(text) - n_val if n_val >= min(length, 200) else 0
+        n_train, n_val, _ = split_sizes(len(text), data.val_frac, data.test_frac)
+        start = n_train if n_val >= min(length, 200) else 0
         return text[start:start + length], f"{name} (validation split)"
     from ..core.sample import generate
     text = "".join(generate(model, vocab, length, temperature=0.8, seed=0, device=device))
@@ -107,6 +110,7 @@ def main(args) -> int:
         raise UserError("--top must be at least 1")
     if args.pattern is not None:
         finder.regex_signal("", args.pattern)            # a bad regex fails before loading
+    use_threads(args.threads)
     device = pick_device(args.device, "--device")
     if args.html:
         out_dir = Path(args.html).resolve().parent
