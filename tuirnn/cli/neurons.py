@@ -67,14 +67,21 @@ def parse_unit(spec: str, num_layers: int, hidden_size: int) -> tuple[int, int]:
 
 
 def read_text_file(path: str, length: int) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise UserError(f"--text {path}: cannot read it ({e.strerror}); give a UTF-8 text file")
-    try:
-        text = raw.decode("utf-8-sig")
+    """The first `length` characters of a UTF-8 file (BOM stripped, newlines made LF).
+
+    Reads at most the bytes `length` characters can take (UTF-8: 4 a character at most, CRLF
+    2, a BOM 3), and never from a device or pipe: /dev/zero or a FIFO is refused, not read
+    forever.
+    """
+    import codecs
+
+    from ..core.corpus import read_regular_file
+    limit = 4 * length + 3
+    raw = read_regular_file(path, "--text", limit=limit)
+    try:  # final=False at the limit: a character cut there is dropped, not an error
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw, final=len(raw) < limit)
     except UnicodeDecodeError:
-        raise UserError(f"--text {path} is not UTF-8 text; convert it or give another file")
+        raise UserError(f"--text {path} is not UTF-8 text; convert it or give another file") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")[:length]
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 
 from . import config as config_mod
+from .checkpoint_check import check_checkpoint
+from .config import shown
 from .errors import UserError
 from .model import CharRNN, build
 
@@ -109,8 +111,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
     if p.is_dir():
         raise UserError(f"{str(path)!r} is a folder without checkpoints/best.pt or last.pt; "
                         "give a run folder made by tuirnn run, or a .pt file")
+    if p.exists() and not p.is_file():
+        raise UserError(f"checkpoint {shown(str(path))} is not a regular file; give a .pt file "
+                        "from a run's checkpoints/ folder")
     if not p.is_file():
-        raise UserError(f"checkpoint {str(path)!r} not found; give a .pt file from a run's checkpoints/ folder")
+        raise UserError(f"checkpoint {shown(str(path))} not found; give a .pt file from a run's checkpoints/ folder")
     try:
         ckpt = torch.load(p, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
@@ -126,11 +131,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                         "give a .pt file written by tuirnn run, e.g. RUN/checkpoints/last.pt") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(p)!r} is not a tuirnn checkpoint; give a file written by tuirnn run")
-    if ckpt.get("version", 0) > VERSION:
-        raise UserError(f"checkpoint {str(p)!r} is from a newer tuirnn (format {ckpt['version']}); upgrade tuirnn")
-    for key in ("model", "vocab", "config"):
-        if key not in ckpt:
-            raise UserError(f"checkpoint {str(p)!r} lacks {key!r}; it is incomplete, use another file")
+    check_checkpoint(ckpt, shown(str(p)), device, resumable)  # the one structural check
     ckpt["path"] = str(p)
     return ckpt
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .corpus import read_regular_file
 from .errors import UserError
+
+MAX_FILE_BYTES = 1_000_000     # a config is a few hundred bytes; more is a mistake or an attack
+MAX_DEPTH = 20                 # YAML nesting; a config needs 2 (section, key)
+MAX_TEXT = 4096                # characters in any text value (paths, urls, the prime)
 
 
 @dataclass
@@ -47,7 +55,9 @@ class TrainConfig:
     grad_clip: float = 5.0         # max global grad norm; 0 turns clipping off
     max_epochs: float = 50.0
     max_iters: int | None = None   # stop after this many iterations (whichever limit comes first)
-    eval_every: int = 1000         # iterations between evals (val loss, sample, checkpoint)
+    eval_every: int | str = "auto"  # iterations between evals (val loss, samples, checkpoint);
+    # auto: at 100 200 300 500 700 1000 1500 2000, then every eval_every_after
+    eval_every_after: int = 1000   # with eval_every auto: iterations between evals after 2000
     log_every: int = 10            # iterations between loss reports (the only host syncs)
     seed: int = 123
     device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
@@ -61,6 +71,9 @@ class SampleConfig:
     temperature: float = 0.8
     top_k: int = 0                 # 0 samples from the whole distribution
     prime: str = ""                # text fed in before sampling; "" starts after a newline
+    timeline: bool = True          # also draw a fixed sample at every checkpoint: the evolution
+    timeline_prime: str = ""       # the fixed sample's prime ...
+    seed: int = 1                  # ... and seed, the same every time so samples compare
 
 
 @dataclass
@@ -95,11 +108,34 @@ _POSITIVE = {
     "model.hidden_size", "model.num_layers", "model.embed_size", "train.batch_size",
     "train.seq_length", "train.learning_rate", "train.max_epochs", "train.max_iters",
     "train.eval_every", "train.log_every", "sample.length",
+    "train.eval_every_after",
 }
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
                  "train.threads",
-                 "train.seed"}
+                 "train.seed", "sample.seed"}
+_AUTO_OK = {"train.eval_every"}     # keys that also take the word auto
 _UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "data.test_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
+
+_POSITIVE |= {"sample.temperature"}
+# Upper bounds: far past any real model, low enough that a typo fails here, not in an
+# allocation or a loop (the model's memory need is checked separately, model.check_fits).
+_AT_MOST = {
+    "model.num_layers": 100, "model.hidden_size": 100_000, "model.embed_size": 100_000,
+    "train.batch_size": 100_000, "train.seq_length": 100_000, "train.threads": 1024,
+    "train.seed": 2**63 - 1, "train.max_epochs": 1_000_000, "sample.length": 1_000_000,
+}
+_RUN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = 60
+_repr.maxlevel = 2
+_repr.maxlist = _repr.maxdict = 4
+
+
+def shown(value: Any) -> str:
+    """A bounded repr: at most ~80 characters of any value, however big or deep (alias bombs)."""
+    text = _repr.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
@@ -107,7 +143,7 @@ _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or fa
 
 def _type_name(annotation: str) -> str:
     base = annotation.split("|")[0].strip()
-    words = _TYPE_WORDS.get(base, base)
+    words = _TYPE_WORDS.get(base, base) + (" or auto" if "str" in annotation and base == "int" else "")
     return f"{words} or null" if "None" in annotation else words
 
 
@@ -135,43 +171,71 @@ def _coerce(key: str, annotation: str, value: Any) -> Any:
             if number is not None and number.is_integer():
                 return int(number)
     elif base == "float":
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            number = _to_float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            if not math.isfinite(number):
+                raise UserError(f"config: {key} must be a finite number; got {shown(value)}")
+            return number
     elif base == "str":
         if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise UserError(f"config: {key} is {len(value):,} characters long; "
+                                f"the most is {MAX_TEXT:,}")
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "model.cell":
             return str(value)
     raise UserError(
-        f"config: {key} must be {_type_name(annotation)}, got {value!r}"
+        f"config: {key} must be {_type_name(annotation)}, got {shown(value)}"
     )
+
+
+def safe_run_name(text: str) -> str:
+    """`text` made one valid run.name: other characters become '-' ("my run" -> "my-run")."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip(".")[:100] or "run"
+
+
+def _to_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int past the float range
+        return math.inf
 
 
 def _check_range(key: str, value: Any) -> None:
     if value is None:
         return
+    if key in _AT_MOST and value > _AT_MOST[key]:
+        limit = _AT_MOST[key]
+        most = "2**63 - 1" if limit == 2**63 - 1 else f"{limit:,}"
+        raise UserError(f"config: {key} must be at most {most}; got {shown(value)}")
+    if key == "run.name" and (not _RUN_NAME.fullmatch(value) or value in (".", "..")
+                              or len(value) > 100):
+        raise UserError(f"config: run.name must be one folder name of letters, digits, - _ and . "
+                        f"(at most 100); got {shown(value)}")
     if key in _CHOICES and value not in _CHOICES[key]:
-        raise UserError(f"config: {key} must be one of {', '.join(_CHOICES[key])}; got {value!r}")
+        raise UserError(f"config: {key} must be one of {', '.join(_CHOICES[key])}; got {shown(value)}")
     if key in _POSITIVE and value <= 0:
-        raise UserError(f"config: {key} must be greater than 0; got {value!r}")
+        raise UserError(f"config: {key} must be greater than 0; got {shown(value)}")
     if key in _NON_NEGATIVE and value < 0:
-        raise UserError(f"config: {key} must be 0 or more; got {value!r}")
+        raise UserError(f"config: {key} must be 0 or more; got {shown(value)}")
     if key in _UNIT_INTERVAL:
         lo, hi = _UNIT_INTERVAL[key]
         if not lo <= value <= hi and not (key == "train.lr_decay" and value == 1.0):
-            raise UserError(f"config: {key} must be between {lo} and {hi}; got {value!r}")
+            raise UserError(f"config: {key} must be between {lo} and {hi}; got {shown(value)}")
         if key == "train.lr_decay" and value <= 0:
-            raise UserError(f"config: {key} must be greater than 0 (1 turns decay off); got {value!r}")
+            raise UserError(f"config: {key} must be greater than 0 (1 turns decay off); got {shown(value)}")
     if key == "train.device":
         ok = value in ("auto", "cpu", "cuda", "mps") or (
             value.startswith("cuda:") and value[5:].isdigit())
         if not ok:
-            raise UserError(f"config: train.device must be auto, cpu, cuda, cuda:N or mps; got {value!r}")
+            raise UserError(f"config: train.device must be auto, cpu, cuda, cuda:N or mps; got {shown(value)}")
 
 
 def _suggest(name: str, options: list[str]) -> str:
@@ -188,24 +252,27 @@ def from_dict(raw: Any, base: Config | None = None) -> Config:
         raise UserError("config: the file must be a mapping of sections (data, model, train, sample, run)")
     for section, values in raw.items():
         if section not in _SECTION_TYPES:
-            raise UserError(f"config: unknown section {section!r}{_suggest(str(section), list(_SECTION_TYPES))}")
+            raise UserError(f"config: unknown section {shown(section)}{_suggest(str(section)[:100], list(_SECTION_TYPES))}")
         if values is None:
             continue
         if not isinstance(values, dict):
-            raise UserError(f"config: section {section!r} must be a mapping of keys, got {values!r}")
+            raise UserError(f"config: section {shown(section)} must be a mapping of keys, got {shown(values)}")
         for key, value in values.items():
-            set_key(cfg, f"{section}.{key}", value)
+            set_key(cfg, f"{section}.{str(key)[:200]}", value)
     return cfg
 
 
 def set_key(cfg: Config, dotted: str, value: Any) -> None:
     section, _, key = dotted.partition(".")
     if section not in _SECTION_TYPES:
-        raise UserError(f"config: unknown section {section!r}{_suggest(section, list(_SECTION_TYPES))}")
+        raise UserError(f"config: unknown section {shown(section)}{_suggest(section[:100], list(_SECTION_TYPES))}")
     fields = {f.name: f for f in dataclasses.fields(_SECTION_TYPES[section])}
     if key not in fields:
         known = [f"{section}.{k}" for k in fields]
-        raise UserError(f"config: unknown key {dotted!r}{_suggest(dotted, known)}")
+        raise UserError(f"config: unknown key {shown(dotted)}{_suggest(dotted[:100], known)}")
+    if dotted in _AUTO_OK and value == "auto":
+        setattr(getattr(cfg, section), key, value)
+        return
     coerced = _coerce(dotted, str(fields[key].type), value)
     _check_range(dotted, coerced)
     setattr(getattr(cfg, section), key, coerced)
@@ -215,10 +282,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     """'train.max_iters=200' -> ('train.max_iters', 200), typed like YAML."""
     key, sep, raw = text.partition("=")
     if not sep or "." not in key:
-        raise UserError(f"--set {text!r}: write it as section.key=value, e.g. --set train.max_iters=200")
+        raise UserError(f"--set {shown(text)}: write it as section.key=value, e.g. --set train.max_iters=200")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = _parse_yaml(raw) if raw.strip() else None
+    except (yaml.YAMLError, ValueError):
         value = raw
     return key.strip(), value
 
@@ -228,24 +295,61 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
     cfg = Config()
     if path is not None:
         p = Path(path)
-        if not p.is_file():
-            raise UserError(f"config file {str(p)!r} not found; give a path such as configs/tiny.yaml")
+        if not p.exists():
+            raise UserError(f"config file {shown(str(p))} not found; give a path such as configs/tiny.yaml")
+        data = read_regular_file(p, "config file", limit=MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise UserError(f"config file {shown(str(p))} is over {MAX_FILE_BYTES // 1_000_000} MB; "
+                            "a config is a few lines of YAML: give the right file")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = _parse_yaml(data.decode("utf-8"))
         except UnicodeDecodeError:
-            raise UserError(f"config file {str(p)!r} is not UTF-8 text") from None
+            raise UserError(f"config file {shown(str(p))} is not UTF-8 text") from None
         except yaml.YAMLError as e:
             where = getattr(e, "problem_mark", None)
             at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
             problem = getattr(e, "problem", None) or "malformed YAML"
-            raise UserError(f"config file {str(p)!r} is not valid YAML{at}: {problem}") from None
+            raise UserError(f"config file {shown(str(p))} is not valid YAML{at}: {problem}") from None
+        except ValueError:  # Python refuses to read an integer of over 4,300 digits
+            raise UserError(f"config file {shown(str(p))} holds a number too long to read; "
+                            "write a shorter value") from None
         cfg = from_dict(raw, cfg)
-        if cfg.run.name is None:
-            cfg.run.name = p.stem
+        if cfg.run.name is None:  # the file's stem, made one safe folder name
+            cfg.run.name = safe_run_name(p.stem)
     apply_overrides(cfg, overrides)
     if cfg.run.name is None:
         cfg.run.name = "default"
     return cfg
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader without aliases (*name: one 300-byte alias bomb expands to gigabytes) and
+    with nesting capped at MAX_DEPTH (deeper input would end in a RecursionError)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not supported; write the value out", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; a config needs 2",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _parse_yaml(text: str) -> Any:
+    loader = _ConfigLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:

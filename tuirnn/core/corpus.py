@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import stat
 import sysconfig
 import urllib.error
 import urllib.parse
@@ -42,19 +43,70 @@ def locate_corpus(data_cfg, progress: Progress | None = None) -> tuple[str, byte
     if path is None and url is None:
         return OFFLINE_NAME, offline_corpus()
     dest = Path(path) if path is not None else Path("data") / _url_basename(url)
-    if not dest.exists():
+    if not _exists(dest, "data.path"):
         if url is None:
             raise UserError(
                 f"corpus file {str(dest)!r} not found; check data.path, set data.url to download "
                 f"it, or drop data.path to train on the offline default (the Python standard "
                 f"library's source)")
         download(url, dest, data_cfg.sha256, progress)
-    if dest.is_dir():
-        raise UserError(f"data.path {str(dest)!r} is a directory; give a text file")
+    return str(dest), read_regular_file(dest, "data.path")
+
+
+def _exists(path: Path, setting: str) -> bool:
+    """Path.exists, but a name the OS refuses (too long, ...) is a user error, not a traceback."""
     try:
-        return str(dest), dest.read_bytes()
+        os.stat(path)
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
     except OSError as e:
-        raise UserError(f"cannot read corpus {str(dest)!r}: {e.strerror or e}") from None
+        raise UserError(f"{setting} {shown(str(path))} cannot be used ({e.strerror or e}); "
+                        "give the path of a text file") from None
+    except ValueError:  # an embedded NUL byte
+        raise UserError(f"{setting} {shown(str(path))} is not a usable path; "
+                        "give the path of a text file") from None
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """repr of `text`, cut to about `limit` characters: messages never quote a huge value."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text):,} characters)"
+
+
+def read_regular_file(path: str | Path, setting: str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file, at most its size when opened (and at most `limit`).
+
+    A FIFO, a device (/dev/zero) or a folder is refused before any read: they never end or
+    block forever. Opening with O_NONBLOCK keeps even opening a FIFO from blocking; the check
+    is on the opened descriptor, so nothing can be swapped in between.
+    """
+    name = shown(str(path))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UserError(f"cannot read {setting} {name} (no such file); give the path of a text file") from None
+    except IsADirectoryError:
+        raise UserError(f"{setting} {name} is a folder; give a text file") from None
+    except OSError as e:
+        raise UserError(f"cannot read {setting} {name} ({e.strerror or e}); "
+                        "give a readable text file") from None
+    except ValueError:  # an embedded NUL byte
+        raise UserError(f"{setting} {name} is not a usable path; give a text file") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise UserError(f"{setting} {name} is a folder; give a text file")
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{setting} {name} is not a regular file (a device, pipe or socket "
+                            "never ends or blocks); give a text file")
+        size = st.st_size if limit is None else min(st.st_size, limit)
+        try:
+            return f.read(size)  # a file that grows while read is cut at its size when opened
+        except OSError as e:
+            raise UserError(f"cannot read {setting} {name} ({e.strerror or e}); "
+                            "give a readable text file") from None
 
 
 def _url_basename(url: str) -> str:

@@ -7,8 +7,12 @@ from the same weights, without any cost on the training path.
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
+
+from .errors import UserError
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -72,3 +76,65 @@ class CharRNN(nn.Module):
 def build(vocab_size: int, model_cfg) -> CharRNN:
     return CharRNN(vocab_size, model_cfg.cell, model_cfg.hidden_size, model_cfg.num_layers,
                    model_cfg.dropout, model_cfg.embed_size)
+
+
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def param_count(vocab_size: int, model_cfg) -> int:
+    """Parameters `build` would make, counted without allocating anything.
+
+    Per layer: gates x (input x H + H x H + 2 H biases); embedding V x E; head H x V + V.
+    """
+    H, E, V = model_cfg.hidden_size, model_cfg.embed_size, vocab_size
+    gates = _GATES[model_cfg.cell]
+    layers = sum(gates * ((E if i == 0 else H) * H + H * H + 2 * H)
+                 for i in range(model_cfg.num_layers))
+    return V * E + layers + H * V + V
+
+
+def free_memory(device: torch.device | str = "cpu") -> int | None:
+    """Bytes free for tensors on `device`: the GPU's free memory on CUDA, else available RAM.
+
+    None when the platform does not say (the check is then skipped).
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        try:
+            return int(torch.cuda.mem_get_info(device)[0])
+        except (RuntimeError, AssertionError):
+            return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(vocab_size: int, model_cfg, device: torch.device | str = "cpu",
+               training: bool = True, origin: str = "") -> int:
+    """Refuse a model too big for the machine, before anything is allocated; its param count.
+
+    float32 weights are 4 bytes a parameter; training adds gradients and Adam's two moments
+    (x4 in all). Activations come on top, so a model this passes may still be tight.
+    """
+    n = param_count(vocab_size, model_cfg)
+    need = n * 4 * (4 if training else 1)
+    free = free_memory(device)
+    if free is not None and need > free:
+        where = "the GPU has" if torch.device(device).type == "cuda" else "this machine has"
+        raise UserError(f"{origin}model of {n:,} params needs ~{_gb(need)} GB "
+                        f"{'to train' if training else 'to load'}, {where} {_gb(free)} GB free; "
+                        "make model.hidden_size smaller")
+    return n
+
+
+def _gb(n_bytes: int) -> str:
+    gb = n_bytes / 1e9
+    return f"{gb:.1f}" if gb < 100 else f"{gb:,.0f}"

@@ -157,6 +157,7 @@ class Trainer:
 
     def _restore(self, ck: dict[str, Any]) -> None:
         if ck["vocab"] != self.corpus.vocab:
+        check_fits(len(self.corpus.vocab), cfg.model, dev)  # before any allocation
             raise UserError("the corpus has changed since this run was saved (its characters differ); "
                             "resume with the same data.path, or start a new run")
         self.model.load_state_dict(ck["model"])
