@@ -328,7 +328,6 @@ def test_real_trainer_driven_through_a_client(tmp_path):
         ctl.stop()
         thread.join(30)
         assert not thread.is_alive()
-        finished = [e for e in got if isinstance(e, RunFinished)]
         assert wait_for(lambda: [e for e in got if isinstance(e, RunFinished)])
         finished = [e for e in got if isinstance(e, RunFinished)]
         assert finished[0].reason == "stopped" and (run_dir / "checkpoints" / "last.pt").exists()

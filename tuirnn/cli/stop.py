@@ -1,10 +1,10 @@
 """`tuirnn stop RUN`: ask a live run's trainer to stop, and wait until it has saved and exited."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
-from pathlib import Path
 
 from ..core.config import RunConfig
 from ..core.events import CheckpointSaved, RunFailed, RunFinished
@@ -49,6 +49,18 @@ class _Watch:
                 self.failed = ev
 
 
+def _running(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main(args) -> int:
     from ..remote.client import connect
     from ..remote.lookup import resolve_run
@@ -63,8 +75,9 @@ def main(args) -> int:
     show_status(f"tuirnn: stopping {run_dir.name}: finishing the step and saving…")
     ctl.wait_closed()
     deadline = time.monotonic() + GONE_WAIT_S
-    while path.exists() and time.monotonic() < deadline:   # the process tidies up and exits
-        time.sleep(0.05)
+    pid = ctl.hello.get("pid")
+    while (path.exists() or _running(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)                   # the process removes its socket, then exits
     clear_status()
     if watch.failed is not None:
         print(f"tuirnn: {run_dir.name} failed: {watch.failed.error}", file=sys.stderr)

@@ -53,6 +53,27 @@ def bind_path(run_dir: Path) -> Path:
     return path
 
 
+def bind_owner_only(path: Path) -> socket.socket:
+    """A socket bound at `path` with mode 0600 from the moment it is reachable: bound inside a
+    fresh owner-only folder, chmod-ed, then renamed into place (a process-wide umask would
+    race the other threads of the trainer)."""
+    tmp = tempfile.mkdtemp(prefix=".sock", dir=path.parent)
+    inner = os.path.join(tmp, "s")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(inner)
+        os.chmod(inner, 0o600)
+        os.rename(inner, path)
+    except BaseException:
+        sock.close()
+        raise
+    finally:                 # the folder is empty once the socket moved; else clear it
+        if os.path.lexists(inner):
+            os.unlink(inner)
+        os.rmdir(tmp)
+    return sock
+
+
 def socket_path(run_dir: Path) -> Path:
     """Where a client connects: the pointer file's target when there is one."""
     run_dir = Path(os.path.abspath(run_dir))

@@ -23,7 +23,6 @@ import itertools
 import os
 import selectors
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +31,8 @@ from typing import Any, Iterable
 from ..core.control import Control
 from ..core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunStarted,
                            SampleChunkGenerated, SampleGenerated)
-from .paths import POINTER_NAME, SOCKET_NAME, bind_path, clear_stale, remove_socket
+from .paths import (POINTER_NAME, SOCKET_NAME, bind_owner_only, bind_path, clear_stale,
+                    remove_socket)
 from .peer import Limits, Peer
 from .protocol import (ID_SPAN, JSON, PROTOCOL_VERSION, ProtocolError, encode_event,
                        error_message, json_frame, major, parse_json, parse_request)
@@ -44,7 +44,8 @@ class ControlServer:
     """Serve `control` and the run's events on RUN/control.sock; also a Trainer sink.
 
     history: the events logged before this process started (a resumed run's past), oldest
-    first. Usage: `server = ControlServer(run_dir, control, history).start()`, add `server`
+    first. The server keeps every event it broadcasts, encoded, for clients that attach later
+    (about the size of events.jsonl without sample chunks and probes). Usage: `server = ControlServer(run_dir, control, history).start()`, add `server`
     to the trainer's sinks, and `server.close()` after the trainer returns.
     """
 
@@ -92,18 +93,7 @@ class ControlServer:
     def start(self) -> "ControlServer":
         clear_stale(self.run_dir)
         path = bind_path(self.run_dir)
-        # bind inside a fresh owner-only folder, chmod, then rename into place: the socket is
-        # never reachable with looser permissions (a process-wide umask would race the trainer)
-        tmp = tempfile.mkdtemp(prefix=".sock", dir=path.parent)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            listener.bind(os.path.join(tmp, "s"))
-            os.chmod(os.path.join(tmp, "s"), 0o600)
-            os.rename(os.path.join(tmp, "s"), path)
-        finally:                 # the folder is empty once the socket moved; else clear it
-            if os.path.lexists(os.path.join(tmp, "s")):
-                os.unlink(os.path.join(tmp, "s"))
-            os.rmdir(tmp)
+        listener = bind_owner_only(path)
         listener.listen(64)
         listener.setblocking(False)
         self._listener, self.path, self._inode = listener, path, path.lstat().st_ino
