@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ import torch
 
 from . import config as config_mod
 from .checkpoint_check import check_checkpoint
-from .config import shown
-from .errors import UserError
+from .errors import UserError, shown
 from .model import CharRNN, build
 
 FORMAT = "tuirnn-checkpoint"
@@ -112,12 +112,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
         raise UserError(f"{str(path)!r} is a folder without checkpoints/best.pt or last.pt; "
                         "give a run folder made by tuirnn run, or a .pt file")
     if p.exists() and not p.is_file():
-        raise UserError(f"checkpoint {shown(str(path))} is not a regular file; give a .pt file "
+        raise UserError(f"checkpoint {shown(str(path), 240)} is not a regular file; give a .pt file "
                         "from a run's checkpoints/ folder")
     if not p.is_file():
-        raise UserError(f"checkpoint {shown(str(path))} not found; give a .pt file from a run's checkpoints/ folder")
+        raise UserError(f"checkpoint {shown(str(path), 240)} not found; give a .pt file from a run's checkpoints/ folder")
     try:
-        ckpt = torch.load(p, map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # torch warns of odd pickles; the error line says it all
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(p, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
             OSError, AttributeError, KeyError, IndexError, TypeError) as e:
         text = str(e)
@@ -131,7 +133,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                         "give a .pt file written by tuirnn run, e.g. RUN/checkpoints/last.pt") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(p)!r} is not a tuirnn checkpoint; give a file written by tuirnn run")
-    check_checkpoint(ckpt, shown(str(p)), device, resumable)  # the one structural check
+    check_checkpoint(ckpt, shown(str(p), 240), device, resumable)  # the one structural check
     ckpt["path"] = str(p)
     return ckpt
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from . import config as config_mod
-from .errors import UserError
+from .errors import UserError, shown
 from .model import build, check_fits
 
 _NUMBER = (int, float)
@@ -86,7 +86,7 @@ def _check_header(ckpt: dict[str, Any], name: str, device, resumable: bool) -> c
     iteration = ckpt.get("iteration")
     if (resumable or "iteration" in ckpt) and (
             not isinstance(iteration, int) or isinstance(iteration, bool) or iteration < 0):
-        raise _Damaged(f"iteration is {config_mod.shown(iteration)}, not a count of 0 or more")
+        raise _Damaged(f"iteration is {shown(iteration)}, not a count of 0 or more")
     for key in ("epoch", "best_val_loss", "val_loss"):
         value = ckpt.get(key)
         if value is not None and (not isinstance(value, _NUMBER) or isinstance(value, bool)

@@ -10,7 +10,6 @@ import dataclasses
 import difflib
 import math
 import re
-import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from .corpus import read_regular_file
-from .errors import UserError
+from .errors import UserError, shown
 
 MAX_FILE_BYTES = 1_000_000     # a config is a few hundred bytes; more is a mistake or an attack
 MAX_DEPTH = 20                 # YAML nesting; a config needs 2 (section, key)
@@ -125,17 +124,6 @@ _AT_MOST = {
     "train.seed": 2**63 - 1, "train.max_epochs": 1_000_000, "sample.length": 1_000_000,
 }
 _RUN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-_repr = reprlib.Repr()
-_repr.maxstring = _repr.maxother = 60
-_repr.maxlevel = 2
-_repr.maxlist = _repr.maxdict = 4
-
-
-def shown(value: Any) -> str:
-    """A bounded repr: at most ~80 characters of any value, however big or deep (alias bombs)."""
-    text = _repr.repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
@@ -296,22 +284,22 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
     if path is not None:
         p = Path(path)
         if not p.exists():
-            raise UserError(f"config file {shown(str(p))} not found; give a path such as configs/tiny.yaml")
+            raise UserError(f"config file {shown(str(p), 240)} not found; give a path such as configs/tiny.yaml")
         data = read_regular_file(p, "config file", limit=MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            raise UserError(f"config file {shown(str(p))} is over {MAX_FILE_BYTES // 1_000_000} MB; "
+            raise UserError(f"config file {shown(str(p), 240)} is over {MAX_FILE_BYTES // 1_000_000} MB; "
                             "a config is a few lines of YAML: give the right file")
         try:
             raw = _parse_yaml(data.decode("utf-8"))
         except UnicodeDecodeError:
-            raise UserError(f"config file {shown(str(p))} is not UTF-8 text") from None
+            raise UserError(f"config file {shown(str(p), 240)} is not UTF-8 text") from None
         except yaml.YAMLError as e:
             where = getattr(e, "problem_mark", None)
             at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
             problem = getattr(e, "problem", None) or "malformed YAML"
-            raise UserError(f"config file {shown(str(p))} is not valid YAML{at}: {problem}") from None
+            raise UserError(f"config file {shown(str(p), 240)} is not valid YAML{at}: {problem}") from None
         except ValueError:  # Python refuses to read an integer of over 4,300 digits
-            raise UserError(f"config file {shown(str(p))} holds a number too long to read; "
+            raise UserError(f"config file {shown(str(p), 240)} holds a number too long to read; "
                             "write a shorter value") from None
         cfg = from_dict(raw, cfg)
         if cfg.run.name is None:  # the file's stem, made one safe folder name

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from .errors import UserError
+from .errors import UserError, shown
 
 Progress = Callable[[int, "int | None"], None]  # (bytes done, total bytes or None if unknown)
 
@@ -61,18 +61,11 @@ def _exists(path: Path, setting: str) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as e:
-        raise UserError(f"{setting} {shown(str(path))} cannot be used ({e.strerror or e}); "
+        raise UserError(f"{setting} {shown(str(path), 240)} cannot be used ({e.strerror or e}); "
                         "give the path of a text file") from None
     except ValueError:  # an embedded NUL byte
-        raise UserError(f"{setting} {shown(str(path))} is not a usable path; "
+        raise UserError(f"{setting} {shown(str(path), 240)} is not a usable path; "
                         "give the path of a text file") from None
-
-
-def shown(text: str, limit: int = 80) -> str:
-    """repr of `text`, cut to about `limit` characters: messages never quote a huge value."""
-    if len(text) <= limit:
-        return repr(text)
-    return repr(text[:limit]) + f"... ({len(text):,} characters)"
 
 
 def read_regular_file(path: str | Path, setting: str, limit: int | None = None) -> bytes:
@@ -82,7 +75,7 @@ def read_regular_file(path: str | Path, setting: str, limit: int | None = None) 
     block forever. Opening with O_NONBLOCK keeps even opening a FIFO from blocking; the check
     is on the opened descriptor, so nothing can be swapped in between.
     """
-    name = shown(str(path))
+    name = shown(str(path), 240)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:

@@ -15,3 +15,20 @@ class StorageError(Exception):
     needed and the fix; the previous files are intact. The CLI exits 1: the input was fine."""
 
     exit_code = 1
+
+
+def shown(value, limit: int = 80) -> str:
+    """How a message quotes a value: a repr of at most about `limit` characters, however big
+    or deep the value (a 10 MB string, an alias bomb's nested lists), so no error line is huge.
+    Text keeps its start (a path's beginning says where it is); other values go through reprlib.
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return repr(value[:limit]) + f"... ({len(value):,} characters)"
+    import reprlib
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    short.maxlevel, short.maxlist, short.maxdict = 2, 4, 4
+    text = short.repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
