@@ -71,7 +71,7 @@ def test_checkpoints_and_events(tmp_path):
     assert (folder / "last.pt").exists() and (folder / "best.pt").exists()
     evals = [e for e in events if isinstance(e, EvalCompleted)]
     assert [e.iteration for e in evals] == [5, 10]
-    samples = [e for e in events if isinstance(e, SampleGenerated)]
+    samples = [e for e in events if isinstance(e, SampleGenerated) and not e.timeline]
     assert len(samples) == 2 and all(len(s.text) == 10 for s in samples)
     assert isinstance(events[-1], RunFinished) and events[-1].reason == "max_iters"
     assert events[-1].best_val_loss == min(e.val_loss for e in evals)

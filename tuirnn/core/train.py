@@ -5,6 +5,7 @@ are at log time (every `log_every` steps: one .tolist() of the stacked losses) a
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import time
@@ -22,7 +23,7 @@ from .data import Batcher, Corpus, val_batcher
 from .errors import StorageError, UserError
 from .evaluate import mean_loss
 from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
-                     RunFinished, RunResumed, RunStarted, StepsCompleted)
+                     RunFinished, RunResumed, RunStarted, SampleGenerated, StepsCompleted)
 from .model import CharRNN, build, check_fits
 from .responder import Responder
 
@@ -88,6 +89,17 @@ def load_optimizer_state(opt: torch.optim.Optimizer, state: dict[str, Any]) -> N
         group.update(kernel)
 
 
+AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early checkpoints
+
+
+def eval_due(iteration: int, every: int | str, after: int) -> bool:
+    """Is `iteration` a checkpoint (eval, samples, save)? every: a number of iterations, or
+    "auto": AUTO_EVALS, where samples change most, then every multiple of `after` past them."""
+    if every != "auto":
+        return iteration % every == 0
+    return iteration in AUTO_EVALS or (iteration > AUTO_EVALS[-1] and iteration % after == 0)
+
+
 def _flatten_state(state) -> list[torch.Tensor]:
     out = []
     for s in state:
@@ -145,6 +157,7 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         self.train_data = Batcher(self.corpus.train, cfg.train.batch_size, cfg.train.seq_length, dev)
         self.val_data = val_batcher(self.corpus.val, cfg.train.batch_size, cfg.train.seq_length, dev)
+        check_fits(len(self.corpus.vocab), cfg.model, dev)  # before any allocation
         self.model: CharRNN = build(len(self.corpus.vocab), cfg.model).to(dev)
         self.optimizer = make_optimizer(self.model.parameters(), cfg.train.optimizer,
                                         cfg.train.learning_rate, dev)
@@ -157,7 +170,6 @@ class Trainer:
 
     def _restore(self, ck: dict[str, Any]) -> None:
         if ck["vocab"] != self.corpus.vocab:
-        check_fits(len(self.corpus.vocab), cfg.model, dev)  # before any allocation
             raise UserError("the corpus has changed since this run was saved (its characters differ); "
                             "resume with the same data.path, or start a new run")
         self.model.load_state_dict(ck["model"])
@@ -269,7 +281,7 @@ class Trainer:
                 self._report_steps(window, window_start, run_start)
                 window = []
                 window_start = time.perf_counter()
-            if self.iteration % cfg.eval_every == 0 or last:
+            if eval_due(self.iteration, cfg.eval_every, cfg.eval_every_after) or last:
                 self._evaluate_and_save()
                 window_start = time.perf_counter()
         if self.control.stopped and self.iteration < self.max_iters:
@@ -345,6 +357,8 @@ class Trainer:
         s = self.cfg.sample
         self._sample(SampleRequest(None, s.prime, s.temperature, s.length, s.top_k,
                                    seed=None, stream=False))
+        if s.timeline:
+            self._timeline_sample()
         self._save("last", kind="last")
         if is_best:
             self._save("best", kind="best")
@@ -353,6 +367,23 @@ class Trainer:
         ckpt_mod.save_atomic(self._checkpoint(full=False), snap)
         self.emit(CheckpointSaved(self.iteration, str(snap), "snapshot", val))
         ckpt_mod.prune_snapshots(folder, self.cfg.train.keep_snapshots)
+
+    def _timeline_sample(self) -> None:
+        """The fixed sample: the same prime and seed at every checkpoint, so that they compare
+        (the essay's evolution of samples). Sent as SampleGenerated with timeline=True."""
+        def marked(event: Any) -> None:
+            match event:
+                case SampleGenerated():
+                    self.emit(dataclasses.replace(event, timeline=True))
+                case _:
+                    self.emit(event)
+
+        s = self.cfg.sample
+        responder = Responder(self.model, self.corpus.vocab, self.device, marked,
+                              self.corpus.val, self.corpus.known_words)
+        responder.sample(SampleRequest(None, s.timeline_prime, s.temperature, s.length, s.top_k,
+                                       seed=s.seed, stream=False),
+                         self.iteration, self.last_val_loss, default_seed=s.seed)
 
     def _checkpoint(self, full: bool) -> dict[str, Any]:
         n = len(self.train_data)
