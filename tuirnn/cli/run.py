@@ -58,8 +58,6 @@ def main(args) -> int:
         else:
             cfg = config_mod.load(args.config, args.overrides)
             run_dir = runlog.plan_run_dir(cfg, args.run_dir)
-            if args.run_dir is not None:
-                runlog.refuse_if_live(run_dir)      # at once, not after loading the corpus
             resume_state = None
         return _train(args, cfg, run_dir, lock, resume_state)
     except StorageError as e:
