@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# One torch thread in the tests and the processes they start (torch reads this when it loads):
+# `train.threads: 0` means all cores, and on a machine the tests share with other work, tiny
+# models on threads that spin against it ran 40-70x slower (0.6 s -> 42 s for one test).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -10,15 +10,17 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
+from . import eval as eval_cmd
 from . import ls, neurons, run, sample, stop
+from .hints import program
 from .status import clear_status
 
-COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop}
+COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop, "eval": eval_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tuirnn", description="Train character-level RNN/LSTM/GRU models and watch them learn.")
+        prog=program(), description="Train character-level RNN/LSTM/GRU models and watch them learn.")
     parser.add_argument("--version", action="version", version=f"tuirnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     for module in COMMANDS.values():
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # a bare `tuirnn` explains itself rather than start hours of training
         parser.print_help()
-        print("\nStart with:  tuirnn run configs/tiny.yaml   (or `tuirnn run` for the offline default)")
+        print(f"\nStart with:  {program()} run configs/tiny.yaml   (or `{program()} run` for the offline default)")
         return 0
     try:
         return COMMANDS[args.command].main(args)
