@@ -87,13 +87,14 @@ def read_regular_file(path: str | Path, setting: str, limit: int | None = None) 
                         "give a readable text file") from None
     except ValueError:  # an embedded NUL byte
         raise UserError(f"{setting} {name} is not a usable path; give a text file") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UserError(f"{setting} {name} is a folder; give a text file")
-        if not stat.S_ISREG(st.st_mode):
-            raise UserError(f"{setting} {name} is not a regular file (a device, pipe or socket "
-                            "never ends or blocks); give a text file")
+        raise UserError(f"{setting} {name} is not a regular file (a device, pipe or socket "
+                        "never ends or blocks); give a text file")
+    with os.fdopen(fd, "rb") as f:
         size = st.st_size if limit is None else min(st.st_size, limit)
         try:
             return f.read(size)  # a file that grows while read is cut at its size when opened
