@@ -3,4 +3,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/setup.sh"
+# hints ("continue with: ./tuirnn.sh run --resume RUN") name the command as it was typed
+export TUIRNN_PROG="${TUIRNN_PROG:-$0}"
 exec "$root/.venv/bin/tuirnn" "$@"

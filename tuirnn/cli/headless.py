@@ -15,11 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.control import Control
 from ..core.events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
                      RunStarted, SampleGenerated, StepsCompleted)
+from .hints import resume_hint
 from .stopping import StopSignals
 
 
 class HeadlessPrinter:
-    """A sink: progress bar on a terminal, a log line every few seconds otherwise."""
+    """A sink: progress bar on a terminal, a log line every few seconds otherwise.
+
+    Nothing is wrapped (rich would cut lines at 80 columns on a pipe): each event is one line,
+    so logs grep and hints copy-paste, and a sample is written verbatim between two rule
+    lines, so every line break in it is the model's own.
+    """
 
     def __init__(self, console: Console | None = None, line_every_s: float = 5.0):
         self.console = console or Console()
@@ -31,14 +37,27 @@ class HeadlessPrinter:
         self.failed: RunFailed | None = None
         self.finished: RunFinished | None = None
 
-    def __call__(self, ev: Any) -> None:
+    def say(self, text: str, markup: bool = False) -> None:
+        """One log line, never wrapped (a terminal may fold it on screen; a file keeps it whole)."""
+        self.console.print(text, markup=markup, emoji=False, soft_wrap=True)
+
+    def _verbatim(self, text: str) -> None:
+        """Model text as it is: no markup, emoji codes, tab expansion or wrapping."""
         c = self.console
+        if c.is_terminal:  # through rich, so the progress bar stays below it
+            c.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        else:
+            c.file.write(text + "\n")
+            c.file.flush()
+
+    def __call__(self, ev: Any) -> None:
+        c, say = self.console, self.say
         if isinstance(ev, RunStarted):
-            c.print(f"[bold]{ev.run_name}[/]: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
-                    f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
-                    f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
+            say(f"{ev.run_name}: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
+                f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
+                f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
             per = "iteration" if ev.iters_per_epoch == 1 else "iterations"
-            c.print(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
+            say(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
             if c.is_terminal:
                 self.progress = Progress(
                     TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),
@@ -55,23 +74,23 @@ class HeadlessPrinter:
                                      rate=f"{ev.chars_per_sec:,.0f}")
             elif time.monotonic() - self.last_line >= self.line_every_s:
                 self.last_line = time.monotonic()
-                c.print(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
-                        f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s")
+                say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
+                    f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s")
         elif isinstance(ev, EvalCompleted):
             best = " (best)" if ev.is_best else ""
-            c.print(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
+            say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
         elif isinstance(ev, SampleGenerated):
             c.rule(f"sample at iter {ev.iteration} (T={ev.temperature:g}, "
                    f"{ev.word_share:.0%} real words)", style="dim")
-            c.print(ev.text, markup=False, highlight=False)
+            self._verbatim(ev.text)
             c.rule(style="dim")
         elif isinstance(ev, (Paused, Resumed)):
-            c.print(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
+            say(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
         elif isinstance(ev, RunFinished):
             self.finished = ev
             self._stop_bar()
             best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
-            c.print(f"finished at iter {ev.iteration} ({ev.reason}){best}")
+            say(f"finished at iter {ev.iteration} ({ev.reason}){best}")
         elif isinstance(ev, RunFailed):
             self.failed = ev
             self._stop_bar()
@@ -114,6 +133,6 @@ def run_headless(trainer, control: Control, stops: StopSignals | None = None) ->
             print(f"error: {failed.error}", file=sys.stderr)
         return failed.exit_status
     if control.stopped and printer.finished is not None and printer.finished.reason == "stopped":
-        printer.console.print(f"stopped; saved {trainer.run_dir}/checkpoints/last.pt; "
-                              f"continue with: tuirnn run --resume {trainer.run_dir}")
+        printer.say(f"stopped; saved {trainer.run_dir}/checkpoints/last.pt; "
+                    f"continue with: {resume_hint(trainer.run_dir)}")
     return 0

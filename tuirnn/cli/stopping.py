@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from ..core.control import Control
 from ..core.events import CheckpointSaved, RunFailed, RunFinished
+from .hints import resume_hint
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -77,6 +78,6 @@ class StopSignals:
         where = self.run_dir or Path("RUN")
         if self.kept is not None:
             return (f"abandoned the save; {where}/checkpoints/last.pt holds iteration "
-                    f"{self.kept.iteration}; continue with: tuirnn run --resume {where}")
+                    f"{self.kept.iteration}; continue with: {resume_hint(where)}")
         return (f"abandoned before the first checkpoint; --resume {where} starts it again "
                 "from iteration 0 with its config.yaml")

@@ -21,6 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from ..core.control import Control
+from ..cli.hints import resume_hint
 from ..core.events import RunFailed
 from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
@@ -239,5 +240,5 @@ def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
         best = f"; best checkpoint {st.best_checkpoint}" if st.best_checkpoint else ""
         print(f"tuirnn: {st.finished.reason} at iter {st.finished.iteration}{best}")
         if st.finished.reason == "stopped" and st.run is not None:
-            print(f"tuirnn: continue with: tuirnn run --resume {st.run.run_dir}")
+            print(f"tuirnn: continue with: {resume_hint(st.run.run_dir)}")
     return 0
