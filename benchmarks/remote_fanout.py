@@ -10,7 +10,11 @@ host's drift hits all of them alike:
     frozen   1 client that said hello and was then SIGSTOPped (never reads again)
 
 steps/s per condition is the median over its slices (the first `--settle` s of each slice are
-left out: attaching sends the history). Then, with 5 clients attached:
+left out: attaching sends the history). On a shared machine steps/s drifts more than the
+socket could cost, so two figures that do not drift are printed too: the time the trainer
+spends inside the server's sink call (its whole cost on the training thread), and the server
+thread's CPU time (what it can take from the trainer through the GIL or the cores).
+Then, with 5 clients attached:
 
     key-to-effect: a client sends pause and times until Paused arrives (and resume -> Resumed),
                    `--keys` times; p50/p95 (target p95 < 100 ms)
@@ -92,6 +96,12 @@ def finish(p: subprocess.Popen) -> dict:
     return result
 
 
+def thread_cpu(tid: int) -> float:
+    """CPU seconds (user + system) of one thread of this process (Linux /proc)."""
+    fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -130,7 +140,14 @@ def main() -> None:
             now = time.monotonic()
             emitted[ev.iteration] = now
             steps.append((now, ev.iteration))
-    trainer = Trainer(cfg, run_dir, [clock, server], control, corpus)
+    cond_now = ["none"]
+    sink_ns: dict[str, list[int]] = {"none": [], "five": [], "frozen": []}
+
+    def timed_server(ev) -> None:               # the server sink, timed
+        t = time.perf_counter_ns()
+        server(ev)
+        sink_ns[cond_now[0]].append(time.perf_counter_ns() - t)
+    trainer = Trainer(cfg, run_dir, [clock, timed_server], control, corpus)
     thread = threading.Thread(target=trainer.run, daemon=True)
     thread.start()
     while not steps:
@@ -142,8 +159,12 @@ def main() -> None:
         return (win[-1][1] - win[0][1]) / (win[-1][0] - win[0][0]) if len(win) > 1 else 0.0
 
     results: dict[str, list[float]] = {"none": [], "five": [], "frozen": []}
+    cpu: dict[str, float] = {c: 0.0 for c in results}
+    wall: dict[str, float] = {c: 0.0 for c in results}
     for _ in range(args.rounds):
         for cond in results:
+            cond_now[0] = cond
+            c0, w0 = thread_cpu(server._thread.native_id), time.monotonic()
             procs = []
             if cond == "five":
                 procs = [spawn("count", run_dir) for _ in range(5)]
@@ -152,6 +173,8 @@ def main() -> None:
             t0 = time.monotonic() + args.settle
             time.sleep(args.settle + args.slice)
             results[cond].append(rate(t0, time.monotonic()))
+            cpu[cond] += thread_cpu(server._thread.native_id) - c0
+            wall[cond] += time.monotonic() - w0
             for p in procs:
                 if cond == "frozen":
                     p.send_signal(signal.SIGCONT)
@@ -166,6 +189,12 @@ def main() -> None:
         print(f"  {cond:7s} {m:8.1f}  ratio {m / base:.3f}   slices: "
               + " ".join(f"{x:.1f}" for x in xs))
     print(f"  clients dropped for falling behind: {server.dropped}")
+    print("trainer time inside the server sink per event, and the server thread's CPU")
+    for cond, xs in sink_ns.items():
+        us = [x / 1000 for x in xs]
+        print(f"  {cond:7s} n={len(us):5d}  mean {statistics.mean(us):6.1f} us  p99 "
+              f"{pct(us, 0.99):6.1f} us  max {max(us):7.1f} us   server thread "
+              f"{100 * cpu[cond] / wall[cond]:.2f}% of a core")
 
     counters = [spawn("count", run_dir) for _ in range(4)]
     timer = spawn("latency", run_dir, keys=args.keys)

@@ -1,6 +1,6 @@
 """The control socket a trainer process serves: history and live events out, requests in.
 
-    trainer thread ──ControlServer(event)──► inbox (deque) + one wake-up byte
+    trainer thread ──ControlServer(event)──► inbox (deque) + a wake-up byte (not for step reports)
                                                   │
     server thread (selectors) ◄───────────────────┘  encodes each event once, routes it,
       ├─ shared history (every broadcast event, encoded)      queues it per client, writes
@@ -30,14 +30,17 @@ from typing import Any, Iterable
 
 from ..core.control import Control
 from ..core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunStarted,
-                           SampleChunkGenerated, SampleGenerated)
+                           SampleChunkGenerated, SampleGenerated, StepsCompleted)
 from .paths import (POINTER_NAME, SOCKET_NAME, bind_owner_only, bind_path, clear_stale,
                     remove_socket)
 from .peer import Limits, Peer
 from .protocol import (ID_SPAN, JSON, PROTOCOL_VERSION, ProtocolError, encode_event,
                        error_message, json_frame, major, parse_json, parse_request)
 
-SELECT_TIMEOUT_S = 0.5     # housekeeping (hello timeouts, parting clients) at least this often
+STEPS_EVERY_S = 0.1        # step reports go out on this tick (the server thread's select
+                           # timeout), not at once: waking the server thread for each hands it
+                           # the GIL just as the trainer wants it back. Every other event (a
+                           # pause, an eval, a sample chunk) wakes it at once.
 
 
 class ControlServer:
@@ -82,7 +85,7 @@ class ControlServer:
         if self._closing.is_set():
             return
         self._inbox.append(event)
-        if not self._wake_pending:
+        if not self._wake_pending and not isinstance(event, StepsCompleted):
             self._wake_pending = True
             try:
                 os.write(self._wake_w, b"!")
@@ -137,7 +140,7 @@ class ControlServer:
     def _serve(self) -> None:
         try:
             while not self._closing.is_set():
-                for key, mask in self._sel.select(SELECT_TIMEOUT_S):
+                for key, mask in self._sel.select(STEPS_EVERY_S):
                     match key.data:
                         case "listen":
                             self._accept()
@@ -148,6 +151,8 @@ class ControlServer:
                                 self._read(peer)
                             if mask & selectors.EVENT_WRITE and peer.sock in self._peers:
                                 self._write(peer)
+                while self._inbox:         # step reports that woke nobody
+                    self._dispatch(self._inbox.popleft())
                 self._housekeeping()
             self._wake()
             self._flush_all(time.monotonic() + self._linger_s)
