@@ -73,3 +73,17 @@ def test_ctrl_c_stops_a_billion_character_sample_cleanly(checkpoint):
         proc.kill()
     assert proc.returncode == 130
     assert err.strip() == "interrupted", err
+
+
+def test_generate_refuses_what_would_fail_inside_torch():
+    """Whoever asks (CLI, monitor dialog, socket client): one UserError, not a torch error."""
+    from tuirnn.core.errors import UserError
+    from tuirnn.core.sample import generate
+    model = build(5, Config().model)
+    for settings in [dict(temperature=float("nan")), dict(temperature=float("inf")),
+                     dict(temperature=-1.0), dict(top_k=-1), dict(seed=-1), dict(length=-1)]:
+        with pytest.raises(UserError):
+            next(generate(model, "abcde", settings.pop("length", 5), **settings))
+    # a seed past 64 bits wraps rather than fail (train.seed + iteration can pass 2**63)
+    assert "".join(generate(model, "abcde", 5, seed=2**63 + 7)) == \
+        "".join(generate(model, "abcde", 5, seed=7))

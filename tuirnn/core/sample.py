@@ -5,6 +5,7 @@ torch.Generator, so sampling never disturbs the training RNG (resume stays exact
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Iterator
 
@@ -22,6 +23,20 @@ def check_prime(prime: str, vocab: str) -> None:
                         "remove them or prime with text from the training corpus")
 
 
+def check_settings(length: int, temperature: float, top_k: int, seed: int | None,
+                   argmax: bool = False) -> None:
+    """Numbers that would fail deep inside torch (NaN probabilities, a negative seed)
+    refused first, whoever asks: the CLI, the monitor's dialog or a socket client."""
+    if length < 0:
+        raise UserError(f"sample length must be 0 or more; got {length}")
+    if not argmax and not (math.isfinite(temperature) and temperature > 0):
+        raise UserError(f"sample temperature must be a number greater than 0; got {temperature}")
+    if top_k < 0:
+        raise UserError(f"top-k must be 0 (all characters) or more; got {top_k}")
+    if seed is not None and seed < 0:
+        raise UserError(f"sample seed must be 0 or more; got {seed}")
+
+
 def default_prime(vocab: str) -> str:
     """Start after a newline when the corpus has one (a natural place to begin)."""
     return "\n" if "\n" in vocab else vocab[0]
@@ -32,11 +47,13 @@ def generate(model, vocab: str, length: int, prime: str = "", temperature: float
              top_k: int = 0, seed: int | None = None, argmax: bool = False,
              device: torch.device | str = "cpu") -> Iterator[str]:
     """Yield `length` new characters after feeding `prime` (or a default start)."""
+    check_settings(length, temperature, top_k, seed, argmax)
     check_prime(prime, vocab)
     index = {ch: i for i, ch in enumerate(vocab)}
     start = prime or default_prime(vocab)
     gen = torch.Generator(device="cpu")
-    gen.manual_seed(seed if seed is not None else torch.seed() % (2**63))
+    # torch takes 64 bits: a bigger seed (train.seed + iteration near the top) wraps
+    gen.manual_seed(seed % 2**63 if seed is not None else torch.seed() % 2**63)
     was_training = model.training
     model.eval()
     try:
