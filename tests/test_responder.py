@@ -62,9 +62,20 @@ def test_probe_answers_on_the_given_text_and_stop_ends_the_thread(tmp_path):
     assert probe.text == 'He said "come"' and probe.iteration == 42
     responder.control.stop()
     responder.thread.join(5)
+    assert responder.error is None
     assert not responder.thread.is_alive()
 
 
 def test_requests_are_plain_dataclasses():
     # the same request types travel from a monitor to a trainer or to a CheckpointResponder
     assert SampleRequest(1).stream and ProbeRequest(2).text is None
+
+
+def test_an_unreadable_checkpoint_answers_samples_with_the_reason(tmp_path):
+    bad = tmp_path / "last.pt"
+    bad.write_bytes(b"not a checkpoint")
+    responder = CheckpointResponder(bad, (events := []).append).start()
+    responder.control.request_sample(prime="", length=10)
+    done = wait_for(events, SampleGenerated)
+    responder.control.stop()
+    assert done.text.startswith("[") and "cannot be read" in done.text

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UserError
+from . import launch
 from .status import clear_status, show_status
 
 
@@ -45,6 +46,8 @@ def main(args) -> int:
     if args.resume and args.config:
         raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
                         "(change settings of a resumed run with --set)")
+    if not args.headless and sys.stdout.isatty() and not launch.in_trainer_process():
+        return train_and_monitor(args)
     lock = None
     try:
         if args.resume:
@@ -69,11 +72,23 @@ def main(args) -> int:
             lock.release()
 
 
+def train_and_monitor(args) -> int:
+    """In a terminal: the trainer in a process of its own (it outlives this terminal), this
+    process its first monitor. The trainer prints its own start-up errors here."""
+    from .attach import monitor
+    proc, run_dir = launch.start_trainer(launch.trainer_argv(args))
+    if run_dir is None:
+        return proc.returncode if proc.returncode >= 0 else 1
+    return monitor(run_dir)
+
+
 def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
     from ..core import runlog
     from ..core.control import Control
     from ..core.events import CheckpointSaved, RunResumed
     from ..core.train import Trainer
+    from ..remote.server import ControlServer
+    from .launch import announce_ready
     from .stopping import StopSignals
 
     corpus = load_corpus(cfg)
@@ -90,7 +105,7 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
     except BaseException:
         stops.restore()
         raise
-    log = None
+    log = server = None
     try:
         runlog.write_config(run_dir, cfg)
         stops.run_dir = run_dir
@@ -106,13 +121,15 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
                 past = runlog.read_events(run_dir / "events.jsonl", raw=True)
                 history = runlog.drop_abandoned([*past, RunResumed(upto)])[:-1]
         log = runlog.EventLog(run_dir / "events.jsonl")
-        trainer.sinks += [log, stops]
-        if args.headless or not sys.stdout.isatty():
-            from .headless import run_headless
-            return run_headless(trainer, control, stops)
-        from ..tui.app import run_monitor
-        return run_monitor(trainer, control, history)
+        # every live run serves its control socket: monitors, attach, stop and ls are clients
+        server = ControlServer(run_dir, control, history).start()
+        trainer.sinks += [log, stops, server]
+        announce_ready(run_dir)          # a monitor that started us attaches now
+        from .headless import run_headless
+        return run_headless(trainer, control, stops)
     finally:
+        if server is not None:
+            server.close()
         if log is not None:
             log.close()
         lock.release()

@@ -6,6 +6,7 @@ CheckpointResponder. Both emit the same events, so the monitor cannot tell them 
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from .control import Control, ProbeRequest, SampleRequest, SaveRequest
+from .control import Control, ProbeRequest, SampleRequest
 from .data import decode
 from .errors import UserError
 from .events import SampleChunkGenerated, SampleGenerated
@@ -80,26 +81,38 @@ class CheckpointResponder:
     """A stand-in trainer for a run whose trainer is gone: loads the run's checkpoint and
     answers sample/probe requests on a thread of its own (which owns that model).
 
-    Save requests are refused with a note (there is nothing new to save). Stop ends the thread.
+    default_text(model, vocab, ckpt, length, device) -> (text, where): the text a probe
+    without one reads (the corpus's validation split where it can be found). Save requests
+    are ignored: the trainer's checkpoints are all there is. Stop ends the thread.
     """
 
     def __init__(self, checkpoint: str | Path, emit: Emit, device: str = "cpu",
-                 val_ids: torch.Tensor | None = None, known_words: set[str] | None = None):
-        from .checkpoint import model_from_checkpoint
+                 default_text: Callable | None = None):
         self.control = Control()
         self.emit = emit
-        self.model, vocab, ck = model_from_checkpoint(checkpoint, device)
-        self.iteration = int(ck.get("iteration", 0))
-        self.val_loss = ck.get("val_loss")
-        self.seed = int(ck.get("config", {}).get("train", {}).get("seed", 0))
-        self.responder = Responder(self.model, vocab, torch.device(device), emit, val_ids, known_words)
+        self.path = Path(checkpoint)
+        self.device = torch.device(device)
+        self.default_text = default_text
+        self.error: str | None = None
         self.thread = threading.Thread(target=self._serve, name="tuirnn-checkpoint", daemon=True)
 
     def start(self) -> "CheckpointResponder":
         self.thread.start()
         return self
 
+    def _load(self) -> None:
+        from .checkpoint import model_from_checkpoint
+        self.model, self.vocab, self.ckpt = model_from_checkpoint(self.path, self.device)
+        self.iteration = int(self.ckpt.get("iteration", 0))
+        self.val_loss = self.ckpt.get("val_loss")
+        self.seed = int(self.ckpt.get("config", {}).get("train", {}).get("seed", 0))
+        self.responder = Responder(self.model, self.vocab, self.device, self.emit)
+
     def _serve(self) -> None:
+        try:
+            self._load()          # here, not in the caller: a big model loads off the UI thread
+        except UserError as e:
+            self.error = str(e)
         while not self.control.stopped:
             self.control.wait(0.25)
             for request in self.control.take():
@@ -110,10 +123,17 @@ class CheckpointResponder:
 
     def _answer(self, request: Any) -> None:
         match request:
+            case SampleRequest() if self.error is not None:
+                self.emit(SampleGenerated(0, f"[{self.error}]", request.prime, request.temperature,
+                                          request.top_k, request.seed, None, 0.0, request.request_id))
             case SampleRequest():
                 self.responder.sample(request, self.iteration, self.val_loss,
                                       self.seed + self.iteration)
-            case ProbeRequest():
+            case ProbeRequest() if self.error is None:
+                if request.text is None and self.default_text is not None:
+                    text, _ = self.default_text(self.model, self.vocab, self.ckpt,
+                                                request.length, self.device)
+                    request = dataclasses.replace(request, text=text)
                 self.responder.probe(request, self.iteration)
-            case SaveRequest():
-                pass  # the trainer is gone; its checkpoints are all there is
+            case _:
+                pass  # a save: nothing new to save; a probe of an unreadable checkpoint

@@ -103,7 +103,7 @@ class RemoteControl:
         self._sock = sock
         self._send_lock = threading.Lock()
         self._ids = itertools.count(self.client_id * ID_SPAN + 1)
-        self._on_event = on_event or (lambda ev: None)
+        self._on_event = on_event if on_event is not None else (lambda ev: None)  # an empty inbox is falsy
         self._on_history = on_history
         self._paused = bool(hello.get("paused"))
         self._stopped = False

@@ -17,12 +17,15 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from ..core.events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
                       RunFinished, RunStarted, SampleGenerated)
+from ..remote.client import TrainerGone
 from .render import fmt_loss
 from .state import RunState, SampleEntry
 from .widgets.help_screen import HelpScreen
 from .widgets.loss_chart import LossChart
 from .widgets.sample_dialog import SampleDialog
+from .widgets.sample_diff import SampleDiff
 from .widgets.samples_panel import SamplesPanel
+from .widgets.samples_tab import SamplesTab
 from .widgets.status_header import StatusHeader
 
 from .widgets.neuron_pane import NeuronPane
@@ -39,7 +42,7 @@ def short_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed)
+TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
 
 
 class MonitorScreen(Screen):
@@ -54,6 +57,9 @@ class MonitorScreen(Screen):
         Binding("y", "toggle_clip", "Y range", show=False),
         Binding("comma", "smoothing(-1)", "Less smooth", show=False),
         Binding("full_stop", "smoothing(1)", "Smoother", show=False),
+        Binding("e", "toggle_samples", "Timeline/all", show=False),
+        Binding("b", "mark_base", "Diff base", show=False),
+        Binding("equals_sign", "diff", "Diff", show=False),
         Binding("1", "tab('training')", "Training", show=False),
         Binding("2", "tab('samples')", "Samples", show=False),
         Binding("3", "tab('neurons')", "Neurons", show=False),
@@ -82,7 +88,7 @@ class MonitorScreen(Screen):
                     yield LossChart(self.state, id="loss")
                     yield SamplesPanel(self.state, id="latest")
             with TabPane("Samples", id="samples"):
-                yield SamplesPanel(self.state, id="history")
+                yield SamplesTab(self.state, id="samples-tab")
             with TabPane("Neurons", id="neurons"):
                 yield NeuronPane(id="neuron-pane")
         yield Footer(compact=True)
@@ -107,7 +113,7 @@ class MonitorScreen(Screen):
                 self.request_probe()
             elif isinstance(ev, SampleGenerated) and self.neuron_pane is not None:
                 self.neuron_pane.latest_sample = ev.text  # the pane's `m` probes it
-            elif isinstance(ev, (RunFinished, RunFailed)) and self.ready:
+            elif isinstance(ev, (RunFinished, RunFailed, TrainerGone)) and self.ready:
                 self.show_banner()
                 why = self.cannot_serve()
                 if why is not None and self.neuron_pane is not None:
@@ -130,6 +136,8 @@ class MonitorScreen(Screen):
         if "samples" in changed:
             for panel in self.query(SamplesPanel):
                 panel.update_view()
+        if "timeline" in changed:
+            self.query_one(SamplesTab).timeline_changed()
 
     def show_banner(self) -> None:
         st, banner = self.state, self.query_one("#banner", Static)
@@ -138,6 +146,13 @@ class MonitorScreen(Screen):
             banner.update(Text.assemble(
                 ("✖ training failed", "bold"), f" at iter {st.failed.iteration}: {st.failed.error}\n",
                 f"The traceback is in {where}. Press q to quit."))
+            banner.set_class(True, "failed")
+        elif st.gone is not None:
+            g = st.gone
+            ckpt = short_path(g.last_checkpoint) if g.last_checkpoint else "none"
+            banner.update(Text.assemble(
+                ("✖ trainer gone", "bold"), f" at iter {g.iteration}; last checkpoint {ckpt}\n",
+                f"{g.reason} · s and Neurons use the checkpoint · q quits"))
             banner.set_class(True, "failed")
         elif st.finished is not None:
             f = st.finished
@@ -183,7 +198,11 @@ class MonitorScreen(Screen):
     def cannot_serve(self, training_only: bool = False) -> str | None:
         """Why the trainer cannot answer a request now, or None. A run that finished normally
         still answers sample/probe/save (the trainer serves until quit), but cannot pause."""
-        st = self.state
+        st, app = self.state, self.app
+        if app.control is None:
+            return "the trainer is gone and left no checkpoint"
+        if getattr(app, "serves_checkpoint", False):   # the monitor answers from a checkpoint
+            return "the trainer is gone" if training_only else None
         if st.run is None:
             return "the run has not started yet"
         if st.failed is not None:
@@ -193,7 +212,6 @@ class MonitorScreen(Screen):
         if st.finished is not None:
             if training_only:
                 return "the run has finished"
-            app = self.app
             if getattr(app, "start_training", None) is not None and not app.training_alive:
                 return "the training thread has ended"
         return None
@@ -240,9 +258,10 @@ class MonitorScreen(Screen):
         self.query_one(StatusHeader).refresh()
         self.notify("Saving a checkpoint…", timeout=2)
 
-    def _history(self) -> SamplesPanel:
+    def _history(self):
+        """The Samples tab's shown list (timeline or the others), with the tab brought up."""
         self.query_one(TabbedContent).active = "samples"
-        return self.query_one("#history", SamplesPanel)
+        return self.query_one(SamplesTab).active()
 
     def action_older(self) -> None:
         if not self._history().older():
@@ -266,6 +285,30 @@ class MonitorScreen(Screen):
     def action_smoothing(self, step: int) -> None:
         if not self.query_one(LossChart).step_smoothing(step):
             self.bell()
+
+    def action_toggle_samples(self) -> None:
+        self.query_one(TabbedContent).active = "samples"
+        mode = self.query_one(SamplesTab).toggle()
+        self.notify("Samples: the fixed sample of every checkpoint" if mode == "timeline"
+                    else "Samples: random and requested ones", timeout=2)
+
+    def _timeline(self):
+        tab = self.query_one(SamplesTab)
+        if tab.mode != "timeline":
+            tab.toggle()
+        self.query_one(TabbedContent).active = "samples"
+        return tab.query_one("#timeline")
+
+    def action_mark_base(self) -> None:
+        if not self._timeline().mark_base():
+            self.bell()
+
+    def action_diff(self) -> None:
+        pair = self._timeline().diff_pair()
+        if pair is None:
+            self.notify("A diff needs two fixed samples (one more checkpoint).", severity="warning")
+            return
+        self.app.push_screen(SampleDiff(*pair))
 
     def set_log(self, log: bool) -> None:
         self.query_one(LossChart).log = log

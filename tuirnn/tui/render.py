@@ -88,7 +88,7 @@ STATE_STYLES = {
     "resuming": "bold black on green",
     "evaluating": "bold black on cyan", "saving": "bold black on cyan",
     "stopping": "bold black on magenta", "finished": "bold black on bright_blue",
-    "failed": "bold white on red",
+    "failed": "bold white on red", "crashed": "bold white on red",
 }
 
 

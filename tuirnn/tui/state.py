@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
-                      Resumed, RunFailed, RunFinished, RunStarted, SampleChunkGenerated,
+                      Resumed, RunFailed, RunFinished, RunResumed, RunStarted, SampleChunkGenerated,
                       SampleGenerated, StepsCompleted)
+from ..remote.client import TrainerGone
 
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
 GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
@@ -58,6 +59,7 @@ class RunState:
     last_checkpoint: CheckpointSaved | None = None
     best_checkpoint: str | None = None
     finished: RunFinished | None = None
+    gone: TrainerGone | None = None    # the trainer died (or dropped us) before the run ended
     failed: RunFailed | None = None
     probe: ProbeCompleted | None = None
     version: int = 0           # bumped whenever the loss series change (chart cache key)
@@ -76,7 +78,7 @@ class RunState:
 
     @property
     def over(self) -> bool:
-        return self.finished is not None or self.failed is not None
+        return self.finished is not None or self.failed is not None or self.gone is not None
 
     def raw_array(self) -> np.ndarray:
         return np.frombuffer(self.losses, dtype=np.float64) if len(self.losses) else np.zeros(0)
@@ -106,7 +108,12 @@ class RunState:
                 self.set_state("training")
             self.version += 1
             return {"header", "loss"}
+        if isinstance(ev, RunResumed):
+            self.rewind(ev.iteration)
+            return {"header", "loss", "samples", "timeline"}
         if isinstance(ev, RunStarted):
+            # a (re)started trainer: an earlier process's end is history, not this run's state
+            self.finished = self.failed = self.gone = None
             self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
             self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
             self.set_state("training")
@@ -180,6 +187,11 @@ class RunState:
             self.failed = ev
             self.state = "failed"
             return {"header"}
+        if isinstance(ev, TrainerGone):
+            self.gone = ev
+            self.state = "crashed"
+            self.iteration = max(self.iteration, ev.iteration)
+            return {"header"}
         return set()
 
     def _fold_smooth(self, start: int) -> None:
@@ -191,6 +203,28 @@ class RunState:
             weight = w * weight + (1 - w)
             self.smooth.append(acc / weight)
         self._ema, self._ema_w = acc, weight
+
+    def rewind(self, iteration: int) -> None:
+        """The run goes on from its checkpoint at `iteration`: what was logged after it was
+        lost with the process that logged it and is done again, so drop it (no loops)."""
+        keep = max(0, iteration - self.loss_start)
+        if keep < len(self.losses):
+            del self.losses[keep:]
+            self.smooth = array.array("d")
+            self._ema = self._ema_w = 0.0
+            self._fold_smooth(0)
+            if not self.losses:
+                self._loss_origin = None
+        self.val = [(it, v) for it, v in self.val if it <= iteration]
+        if self.val:
+            self.best = min(self.val, key=lambda p: p[1])
+        elif self.best is not None and self.best[0] > iteration:
+            self.best = None
+        self.samples = [e for e in self.samples if e.iteration <= iteration]
+        self.timeline = [e for e in self.timeline if e.iteration <= iteration]
+        self.iteration = min(self.iteration, iteration)
+        self._rate_points.clear()
+        self.version += 1
 
     def set_smoothing(self, smoothing: float) -> None:
         """Redo the smoothed curve over the whole run with a new weight of the past (0..0.99)."""
@@ -218,7 +252,8 @@ class RunState:
         for ev in events:
             if isinstance(ev, SampleGenerated):
                 ev = dataclasses.replace(ev, request_id=None)  # ids restart in this process
-            if isinstance(ev, (StepsCompleted, EvalCompleted, SampleGenerated, CheckpointSaved)):
+            if isinstance(ev, (StepsCompleted, EvalCompleted, SampleGenerated, CheckpointSaved,
+                               RunResumed)):
                 self.apply(ev)
         self.state = "starting"
 
