@@ -78,8 +78,8 @@ def _refused_write(e: BaseException, path: Path, needed: int) -> OSError | None:
 
 
 def _tensor_bytes(obj: Any) -> int:
-    """Bytes of the tensors in a checkpoint dict (shared storages counted once), plus ~64 KB
-    for the zip and the pickled structure: what a save needs on disk."""
+    """Bytes of the tensors in a checkpoint dict (shared storages counted once), plus the zip's
+    headers and alignment and the pickled structure: about what a save needs on disk."""
     seen: dict[int, int] = {}
 
     def walk(x: Any) -> None:
@@ -93,7 +93,7 @@ def _tensor_bytes(obj: Any) -> int:
             for v in x:
                 walk(v)
     walk(obj)
-    return sum(seen.values()) + 64 * 1024
+    return sum(seen.values()) + 256 * len(seen) + 16 * 1024
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
