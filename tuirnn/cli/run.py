@@ -26,7 +26,11 @@ def load_corpus(cfg):
     """The config's corpus, split into train/val/test (a download shows a bar on stderr)."""
     from ..core.corpus import locate_corpus
     from ..core.data import Corpus, decode_corpus
+    from ..core.model import check_fits
+    from ..core.train import pick_device
     from .progress import download_progress_bar
+    # even a 1-character vocabulary: a model too big fails before the corpus is read
+    check_fits(1, cfg.model, pick_device(cfg.train.device))
     where = cfg.data.path or cfg.data.url or "the Python standard library's source"
     show_status(f"tuirnn: reading the corpus ({where}) ...")
     with download_progress_bar() as progress:
