@@ -71,3 +71,126 @@ def test_timeline_off_draws_only_the_random_sample(tmp_path):
                  tmp_path / "r")
     samples = [e for e in events if isinstance(e, SampleGenerated)]
     assert [e.iteration for e in samples] == [5, 10] and not any(e.timeline for e in samples)
+
+
+# --- the Samples tab ------------------------------------------------------------------------
+
+from tuirnn.tui.app import make_app                                    # noqa: E402
+from tuirnn.tui.state import SampleEntry                               # noqa: E402
+from tuirnn.tui.timeline_render import diff_lines, timeline_header, wrap_text   # noqa: E402
+from tuirnn.tui.widgets.sample_diff import SampleDiff                  # noqa: E402
+from tuirnn.tui.widgets.sample_timeline import SampleTimeline          # noqa: E402
+from tuirnn.tui.widgets.samples_tab import SamplesTab                  # noqa: E402
+from ui_fakes import fake_run, sync                                    # noqa: E402
+
+STAGES = ["tteh  e o,tdhaen e tehe nhe\nt ahd e sooe",
+          "The sere to the wand of hes\nand the maned of the pore",
+          "The prince was not a sound of the\ncountess and the war.",
+          "The prince said to the countess that\nhe had seen the war and peace."]
+
+
+def checkpoints(n: int) -> list:
+    """A fake run, then `n` fixed samples whose text moves from noise to words."""
+    evs = fake_run()
+    for k in range(n):
+        evs.append(SampleGenerated(
+            iteration=100 * (k + 1), text=STAGES[min(3, 4 * k // n)] + f" #{k + 1} " + "and so on " * (k % 4),
+            prime="", temperature=0.8, top_k=0, seed=1, val_loss=3.0 / (1 + k / 5),
+            word_share=min(1.0, k / n), timeline=True))
+    return evs
+
+
+def test_wrap_text_fits_the_width_and_keeps_line_breaks():
+    text = "the war and peace of the world\nshort\n" + "x" * 25 + "\n世界世界世界"
+    lines = wrap_text(text, 10)
+    assert all(sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in line) <= 10 for line in lines)
+    assert lines[:4] == ["the war", "and peace", "of the", "world"]
+    assert "short" in lines and "x" * 10 in lines and "世界世界世" in lines
+    assert wrap_text("a\x00b", 5) == ["a·b"]
+
+
+def test_header_says_iter_val_and_words_in_the_width():
+    entry = SampleEntry(text="x", iteration=1500, val_loss=1.2345, word_share=0.43)
+    head = timeline_header(entry, 4, 12, 60)
+    assert head.cell_len == 60 and "5/12" in head.plain and "iter 1500" in head.plain
+    assert "val 1.234" in head.plain or "val 1.235" in head.plain
+    assert "words 43%" in head.plain and head.plain.endswith("─")
+    assert timeline_header(entry, 4, 12, 20).cell_len == 20
+    assert "◆" in timeline_header(entry, 4, 12, 80, base=True).plain
+    assert timeline_header(entry, 4, 12, 80, selected=True).plain.startswith("▶")
+
+
+def test_diff_marks_lines_each_side_has_alone():
+    lines = [t.plain for t in diff_lines("the same\nold line\nend", "the same\nnew line\nend")]
+    assert lines == ["  the same", "- old line", "+ new line", "  end"]
+
+
+@sync
+async def test_timeline_with_50_checkpoints_scrolls_toggles_and_diffs():
+    app = make_app(events=checkpoints(50))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        tab = app.monitor.query_one(SamplesTab)
+        timeline = app.monitor.query_one(SampleTimeline)
+        assert tab.mode == "timeline" and timeline.display
+        assert len(timeline.entries) == 50 and timeline.current == 49
+        # following the newest: it is in view (the end of the scroll area)
+        assert timeline.scroll_y == timeline.max_scroll_y > 0
+        shown = "\n".join(timeline.render_line(y).text for y in range(timeline.size.height))
+        assert "#50" in shown and "50/50" in shown
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert timeline.selected == 47
+        view = [timeline.render_line(y).text for y in range(timeline.size.height)]
+        picked = [line for line in view if line.startswith("▶")]
+        assert len(picked) == 1 and "48/50" in picked[0] and "iter 4800" in picked[0]
+        await pilot.press("b", "left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert timeline.base == 47 and timeline.selected == 44
+        for _ in range(20):
+            await pilot.press("left_square_bracket")
+        assert timeline.render_line(0).text.startswith("▶ 25/50")   # scrolled to its header
+        for _ in range(20):
+            await pilot.press("right_square_bracket")
+        assert timeline.selected == 44
+        await pilot.press("equals_sign")
+        assert isinstance(app.screen, SampleDiff)
+        assert (app.screen.old.iteration, app.screen.new.iteration) == (4500, 4800)
+        await pilot.press("escape")
+        for _ in range(5):
+            await pilot.press("right_square_bracket")
+        assert timeline.selected is None and timeline.scroll_y == timeline.max_scroll_y
+        # e: the random samples (fake_run's two), and back
+        await pilot.press("e")
+        assert tab.mode == "random" and not timeline.display and tab.active().id == "history"
+        await pilot.press("e")
+        assert tab.mode == "timeline" and timeline.display
+        # a new checkpoint while following: it comes into view
+        app.feed(SampleGenerated(iteration=9999, text="the newest one", prime="", temperature=0.8,
+                                 top_k=0, seed=1, val_loss=0.5, word_share=1.0, timeline=True))
+        await pilot.pause()
+        assert timeline.scroll_y == timeline.max_scroll_y
+        assert any("iter 9999" in timeline.render_line(y).text for y in range(timeline.size.height))
+
+
+@sync
+async def test_without_fixed_samples_the_tab_shows_the_others():
+    app = make_app(events=fake_run())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        tab = app.monitor.query_one(SamplesTab)
+        assert tab.mode == "random" and tab.active().id == "history"
+        await pilot.press("equals_sign")            # no fixed samples: a note, no dialog
+        assert not isinstance(app.screen, SampleDiff)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@sync
+async def test_snapshot_samples_tab(size):
+    from test_ui_snapshots import check
+    app = make_app(events=checkpoints(12))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("2", "left_square_bracket")
+        await pilot.pause()
+        svg = app.export_screenshot()
+    assert "1100" in svg and "11/12" in svg
+    check(f"samples_timeline_{size[0]}x{size[1]}", svg)

@@ -1,0 +1,77 @@
+"""The sample timeline's pure parts: wrapping a sample to the width, each checkpoint's
+one-line header, and the line diff of two fixed samples (no widgets, tested alone)."""
+from __future__ import annotations
+
+import difflib
+import unicodedata
+
+from rich.text import Text
+
+from .render import fmt_loss, fmt_share, visible_text
+
+
+def _width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def wrap_text(text: str, width: int) -> list[str]:
+    """`text` as lines of at most `width` cells: its own line breaks kept, long lines broken
+    after the last space that fits (or anywhere, in a word longer than the width). Control
+    characters are shown as '·'; tabs as one space."""
+    width = max(1, width)
+    out: list[str] = []
+    for line in visible_text(text).replace("\t", " ").split("\n"):
+        while True:
+            cells, cut = 0, len(line)
+            for i, ch in enumerate(line):
+                cells += _width(ch)
+                if cells > width:
+                    cut = i
+                    break
+            if cut == len(line):
+                out.append(line)
+                break
+            space = line.rfind(" ", 0, cut + 1)
+            if space > 0:                       # break at the space; it is not shown
+                out.append(line[:space])
+                line = line[space + 1:]
+            else:
+                out.append(line[:max(1, cut)])
+                line = line[max(1, cut):]
+    return out
+
+
+def timeline_header(entry, index: int, count: int, width: int, *, selected: bool = False,
+                    base: bool = False) -> Text:
+    """'── 3/12 · iter 500 · val 1.842 · real words 43% ─────' exactly `width` cells: a rule
+    that reads without colour; '▶' and reverse video for the selected one, '◆' the diff base."""
+    t = Text()
+    t.append("▶ " if selected else "── ", style="bold" if selected else "dim")
+    t.append(f"{index + 1}/{count}", style="dim")
+    t.append(" · iter ")
+    t.append(f"{entry.iteration}", style="bold")
+    t.append(f" · val {fmt_loss(entry.val_loss)} · real words ")
+    t.append(fmt_share(entry.word_share), style="bold")
+    if base:
+        t.append(" · ◆ diff base", style="italic")
+    if selected:
+        t.stylize("reverse")
+    t.append(" ")
+    if t.cell_len < width:
+        t.append("─" * (width - t.cell_len), style="dim")
+    t.truncate(width, overflow="ellipsis")
+    return t
+
+
+def diff_lines(old: str, new: str) -> list[Text]:
+    """A line-by-line diff of two samples: '  ' lines both share, '- ' only in `old`, '+ ' only
+    in `new` (the fixed samples share prime and seed, so they match until the model differs)."""
+    a, b = visible_text(old).split("\n"), visible_text(new).split("\n")
+    out: list[Text] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += [Text("  " + line, style="dim") for line in a[i1:i2]]
+            continue
+        out += [Text("- " + line, style="red") for line in a[i1:i2]]
+        out += [Text("+ " + line, style="green") for line in b[j1:j2]]
+    return out
