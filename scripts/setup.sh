@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Make .venv with tuirnn and its dependencies, once; later calls return at once.
-# CPU machines get the CPU build of PyTorch (torch==2.13.0); a machine with an NVIDIA driver
-# gets PyPI's default CUDA build. TUIRNN_TORCH overrides the torch requirement.
+#
+# PyTorch that fits the machine:
+#   - an NVIDIA GPU (nvidia-smi lists one): the default index's build, which carries CUDA;
+#   - otherwise the CPU build from PyTorch's CPU index when it answers (a few seconds' probe),
+#     else the default index's torch==2.13.0, with one line saying it may be the CUDA build.
+# TUIRNN_TORCH overrides the torch requirement; TUIRNN_TORCH_CPU_INDEX the CPU index's address.
 # With --test, also the test tools (pytest, cairosvg) and tmux for the end-to-end tests.
+# One stamp in .venv covers both uses: ./tuirnn.sh after ./test.sh does nothing, and ./test.sh
+# after ./tuirnn.sh only adds the test tools.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want="base"
+[ "${1:-}" = "--test" ] && want="test"
+
+# The stamp's name changes with pyproject.toml and this script; it holds "base" or "test".
+stamp="$venv/.tuirnn-setup-$(cat "$root/pyproject.toml" "$root/scripts/setup.sh" | sha256sum | cut -c1-16)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+if [ "$have" = "test" ] || [ "$have" = "$want" ]; then exit 0; fi
 
 py="${PYTHON:-}"
 if [ -z "$py" ]; then
@@ -17,36 +28,53 @@ if [ -z "$py" ]; then
 fi
 [ -n "$py" ] || { echo "setup: no python3 found; install Python 3.10 or newer" >&2; exit 2; }
 
-stamp_key="$(cat "$root/pyproject.toml" "$root/scripts/setup.sh" | sha256sum | cut -c1-16)-$want_test"
-stamp="$venv/.tuirnn-setup-$stamp_key"
-if [ -f "$stamp" ] && { [ $want_test = 0 ] || command -v tmux >/dev/null; }; then exit 0; fi
+say() { echo "setup: $*" >&2; }
+pip_quiet() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+pip_shown() { "$venv/bin/python" -m pip --disable-pip-version-check "$@"; }  # big downloads: progress
 
-echo "setup: preparing $venv (first use only) ..." >&2
-[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+# Does `url` answer within a few seconds? (DNS included: `timeout` bounds the whole try.)
+answers() {
+  local bound=""
+  command -v timeout >/dev/null 2>&1 && bound="timeout 6"
+  $bound "$py" - "$1" >/dev/null 2>&1 <<'PY'
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=4).close()
+PY
+}
 
-if ! "$venv/bin/python" -c "import torch" >/dev/null 2>&1; then
+install_torch() {
+  local cpu_index="${TUIRNN_TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
   if [ -n "${TUIRNN_TORCH:-}" ]; then
-    torch_req="$TUIRNN_TORCH"
+    say "installing $TUIRNN_TORCH (from TUIRNN_TORCH)"
+    pip_shown install "$TUIRNN_TORCH"
   elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-    torch_req="torch>=2.4"          # PyPI's Linux wheels carry CUDA
+    say "NVIDIA GPU found: installing PyTorch with CUDA (torch>=2.4)"
+    pip_shown install "torch>=2.4"
+  elif answers "${cpu_index%/}/torch/" \
+      && say "no NVIDIA GPU: installing PyTorch's CPU build (torch==2.13.0) from $cpu_index" \
+      && pip_shown install "torch==2.13.0" --index-url "$cpu_index"; then
+    :
   else
-    torch_req="torch==2.13.0"       # CPU machines
+    say "no NVIDIA GPU, and PyTorch's CPU index ($cpu_index) cannot be used from here:" \
+        "installing torch==2.13.0 from the default index (it may be the larger CUDA build)"
+    pip_shown install "torch==2.13.0"
   fi
-  echo "setup: installing $torch_req" >&2
-  pip install "$torch_req"
-fi
-if [ $want_test = 1 ]; then
-  pip install -e "$root[test]"
+}
+
+say "preparing $venv ($want; first use only) ..."
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+"$venv/bin/python" -c "import torch" >/dev/null 2>&1 || install_torch
+if [ "$want" = "test" ]; then
+  pip_quiet install -e "$root[test]"
   if ! command -v tmux >/dev/null 2>&1; then
-    echo "setup: installing tmux (for the end-to-end tests)" >&2
+    say "installing tmux (for the end-to-end tests)"
     sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
     { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq tmux >/dev/null; } \
-      || echo "setup: could not install tmux; the tmux tests will be skipped" >&2
+      || say "could not install tmux; the tmux tests will be skipped"
   fi
 else
-  pip install -e "$root"
+  pip_quiet install -e "$root"
 fi
 rm -f "$venv"/.tuirnn-setup-*
-touch "$stamp"
-echo "setup: done" >&2
+echo "$want" > "$stamp"
+say "done"
