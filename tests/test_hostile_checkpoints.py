@@ -71,7 +71,7 @@ ZOO = {
     "version a string": (_set(("version",), "1"), "version is a str"),
     "version missing": (_drop("version"), "version is missing"),
     "newer version": (_set(("version",), 99), "newer tuirnn"),
-    "vocab an int": (_set(("vocab",), 7), "vocab is a int"),
+    "vocab an int": (_set(("vocab",), 7), "vocab is an int"),
     "vocab empty": (_set(("vocab",), ""), "vocab is empty"),
     "vocab repeats": (_set(("vocab",), lambda v: v[0] + v[:-1]), "repeats"),
     "vocab longer than the weights": (_set(("vocab",), lambda v: v + "\u00e9"),
@@ -87,7 +87,7 @@ ZOO = {
     "inf weights": (_set(("model", "embed.weight"), lambda t: t * math.inf), "weights are not finite"),
     "iteration a string": (_set(("iteration",), "5"), "iteration is '5'"),
     "iteration negative": (_set(("iteration",), -3), "iteration is -3"),
-    "val_loss a string": (_set(("val_loss",), "low"), "val_loss is str"),
+    "val_loss a string": (_set(("val_loss",), "low"), "val_loss is a str"),
 }
 # what only --resume reads: sample and neurons may use these files
 RESUME_ZOO = {
@@ -105,7 +105,7 @@ RESUME_ZOO = {
     "optimizer moment missing": (_drop("optimizer", "state", 0, "exp_avg_sq"), "lacks 'exp_avg_sq'"),
     "optimizer moment NaN": (_set(("optimizer", "state", 0, "exp_avg"), _nan),
                              "optimizer state are not finite"),
-    "hidden a dict": (_set(("hidden",), {}), "hidden holds dict"),
+    "hidden a dict": (_set(("hidden",), {}), "hidden is a dict"),
     "hidden too few": (_set(("hidden",), lambda h: h[:1]), "hidden holds 1"),
     "hidden wrong width": (_set(("hidden",), lambda h: [torch.zeros(1, 4, 5)] * len(h)),
                            "not (1, batch, 16)"),

@@ -30,7 +30,9 @@ class _Damaged(Exception):
 
 
 def _kind(value: Any) -> str:
-    return type(value).__name__
+    """'a list', 'an int': the type of a value, as a message says it."""
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -62,7 +64,7 @@ def _check_header(ckpt: dict[str, Any], name: str, device, resumable: bool) -> c
     from .checkpoint import VERSION
     version = ckpt.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise _Damaged(f"version is {'missing' if version is None else 'a ' + _kind(version)}, not a number")
+        raise _Damaged(f"version is {'missing' if version is None else _kind(version)}, not a number")
     if version > VERSION:
         raise UserError(f"checkpoint {name} is from a newer tuirnn (format {version}); upgrade tuirnn")
     for key in ("model", "vocab", "config"):
@@ -70,12 +72,12 @@ def _check_header(ckpt: dict[str, Any], name: str, device, resumable: bool) -> c
             raise _Damaged(f"it lacks {key!r}")
     vocab = ckpt["vocab"]
     if not isinstance(vocab, str) or not vocab:
-        raise _Damaged(f"vocab is {'empty' if vocab == '' else 'a ' + _kind(vocab)}, not the characters")
+        raise _Damaged(f"vocab is {'empty' if vocab == '' else _kind(vocab)}, not the characters")
     if len(set(vocab)) != len(vocab):
         raise _Damaged("vocab repeats a character")
     raw = ckpt["config"]
     if not isinstance(raw, dict):
-        raise _Damaged(f"config is a {_kind(raw)}, not a mapping")
+        raise _Damaged(f"config is {_kind(raw)}, not a mapping")
     run = raw.get("run")
     if isinstance(run, dict) and isinstance(run.get("name"), str):
         run["name"] = config_mod.safe_run_name(run["name"])  # older runs allowed any name
@@ -100,7 +102,7 @@ def _check_model(state: Any, vocab_size: int, model_cfg) -> None:
     """Same keys, shapes and float dtypes as the model its config describes (built on the
     meta device: shapes only, nothing allocated)."""
     if not isinstance(state, dict):
-        raise _Damaged(f"model is a {_kind(state)}, not a state dict")
+        raise _Damaged(f"model is {_kind(state)}, not a state dict")
     with torch.device("meta"):
         expected = build(vocab_size, model_cfg).state_dict()
     missing = [k for k in expected if k not in state]
@@ -167,9 +169,10 @@ def _check_optimizer(opt: Any, params: list[torch.Tensor], kind: str) -> None:
 def _check_hidden(hidden: Any, model_cfg) -> None:
     """Per layer (h, c) for LSTM, h for GRU/RNN, each (1, B, H) with one B for all."""
     want = model_cfg.num_layers * _CELL_STATES[model_cfg.cell]
-    if not isinstance(hidden, list) or len(hidden) != want:
-        n = len(hidden) if isinstance(hidden, list) else _kind(hidden)
-        raise _Damaged(f"hidden holds {n} tensors, the model needs {want}")
+    if not isinstance(hidden, list):
+        raise _Damaged(f"hidden is {_kind(hidden)}, not a list of tensors")
+    if len(hidden) != want:
+        raise _Damaged(f"hidden holds {len(hidden)} tensors, the model needs {want}")
     for t in hidden:
         if (not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() != 3
                 or t.shape[0] != 1 or t.shape[2] != model_cfg.hidden_size
