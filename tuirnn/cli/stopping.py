@@ -57,8 +57,7 @@ class StopSignals:
         self.count += 1
         if self.count == 1:
             self.control.stop()
-            self.say("stopping: finishing the step and saving checkpoints/last.pt "
-                     "(Ctrl+C again to hurry)")
+            self.say("stopping: finishing the step and saving checkpoints/last.pt")
         elif self.count == 2:
             self.say("saving, one moment (a third Ctrl+C abandons the save)")
         else:
