@@ -67,22 +67,20 @@ async def test_failed_run_refuses_work_and_clears_probing():
         assert "not probed" in pane.message
 
 
-def test_run_monitor_lets_a_finished_trainer_serve(monkeypatch):
-    from tuirnn.core.control import Control
-    from tuirnn.tui import app as app_module
-    seen = {}
-
-    class FakeTrainer:
-        sinks: list = []
-        serve_after_finish = False
-
-        def run(self):
-            seen["serve"] = self.serve_after_finish
-
-    def fake_run_app(self):
-        self.start_training()
-        self.control.stop()
-
-    monkeypatch.setattr(app_module.MonitorApp, "run", fake_run_app)
-    assert app_module.run_monitor(FakeTrainer(), Control()) == 0
-    assert seen["serve"] is True
+@sync
+async def test_a_refused_request_ends_its_sample_and_probe_and_trainer_gone_shows():
+    from tuirnn.remote.client import RequestRefused, TrainerGone
+    app = make_app(events=fake_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await pilot.press("enter")
+        await pilot.pause()
+        rid = next(r.request_id for r in app.control.take() if isinstance(r, SampleRequest))
+        app.feed(RequestRefused(rid, "the run is stopping"))
+        await pilot.pause()
+        entry = app.run_state.find_request(rid)
+        assert entry.done and "the run is stopping" in entry.text
+        app.feed(TrainerGone(321, "/tmp/runs/x/checkpoints/last.pt", "the trainer process exited"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "trainer gone" in text and "iter 321" in text and "CRASHED" in text

@@ -5,6 +5,7 @@ live run. Closing the terminal or pressing d detaches again; q stops the run.
 """
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def monitor(run_dir: Path) -> int:
     status, app = attach_monitor(run_dir, default_text)
     st = app.run_state
     if app.detached:
-        print(f"tuirnn: detached; {run_dir.name} goes on training. "
-              f"Back with: {program()} attach {run_dir}")
+        going = "stays paused" if st.state == "paused" else "goes on training"
+        print(f"tuirnn: detached; {run_dir.name} {going}. "
+              f"Back with: {program()} attach {shlex.quote(str(run_dir))}")
         return 0
     if st.failed is not None:
         print(f"tuirnn: training failed: {st.failed.error}", file=sys.stderr)

@@ -42,6 +42,13 @@ class StepsCompleted:
     elapsed_s: float             # training time so far in this process
 
 
+def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
+    """Two consecutive step reports as one: all losses kept, the newest figures win (a slow
+    reader, the monitor's inbox or a socket client's queue, takes one report for many)."""
+    return StepsCompleted(iteration=b.iteration, epoch=b.epoch, losses=a.losses + b.losses,
+                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s)
+
+
 @dataclass(frozen=True)
 class EvalStarted:
     iteration: int

@@ -13,14 +13,9 @@ from ..core.runstate import EVENTS_NAME, RunSummary, is_run_folder, summarize
 from .paths import is_answering
 
 
-def _holds_lock(run_dir: Path) -> bool:
-    check = getattr(runlog, "is_live", None)     # the run folder's lock, where runlog has one
-    return bool(check(run_dir)) if check is not None else False
-
-
 def is_live(run_dir: Path) -> bool:
     """A trainer runs this folder now: it holds the folder's lock, or its socket answers."""
-    return _holds_lock(run_dir) or is_answering(run_dir)
+    return runlog.is_live(run_dir) or is_answering(run_dir)
 
 
 def run_folders(root: Path) -> list[Path]:
@@ -44,7 +39,7 @@ def summaries(root: Path) -> list[RunSummary]:
     out = []
     for p in run_folders(root):
         attachable = is_answering(p)
-        out.append(summarize(p, attachable or _holds_lock(p), attachable))
+        out.append(summarize(p, attachable or runlog.is_live(p), attachable))
     return out
 
 

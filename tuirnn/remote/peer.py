@@ -13,16 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.events import StepsCompleted
+from ..core.events import StepsCompleted, merge_steps
 from .protocol import MAX_REQUEST_FRAME, FrameReader, encode_event
 
 SEND_CHUNK = 256 << 10            # bytes copied into the send buffer at a time
-
-
-def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
-    """Two consecutive step reports as one: all losses kept, the newest figures win."""
-    return StepsCompleted(iteration=b.iteration, epoch=b.epoch, losses=a.losses + b.losses,
-                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s)
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,21 @@
-"""The monitor app and `run_monitor`, the entry point `tuirnn run` calls in a terminal.
+"""The monitor app: the screen, the stop keys and the command palette.
 
-Threads: the main thread runs Textual; one "trainer" thread runs `Trainer.run()`. The trainer
-reaches the UI only through the EventInbox sink (append + an occasional post_message), the UI
-reaches the trainer only through the Control. Quitting (q, Ctrl+C, SIGTERM, SIGHUP) asks the
-trainer to stop, which saves checkpoints/last.pt; the app exits when the thread has returned,
-and `run_monitor` joins it in any case before the process ends.
+Events reach it through an EventInbox (a sink; a socket client fills it, see tui/attach.py)
+and requests leave through `control` (Control's API: a RemoteControl for a live run, a
+CheckpointResponder's Control for a run whose trainer is gone). Quitting (q, Ctrl+C, SIGTERM)
+asks the trainer to stop, which saves checkpoints/last.pt; the app exits once the trainer
+has gone (RunExited).
 """
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-import threading
-import traceback
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from ..core.control import Control
-from ..cli.hints import resume_hint
-from ..core.events import RunFailed
 from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
 from .state import RunState
@@ -41,17 +34,15 @@ class MonitorApp(App[int]):
         Binding("ctrl+q", "stop", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, control: Control, inbox: EventInbox | None = None,
-                 start_training: Callable[[], Any] | None = None) -> None:
+    def __init__(self, control: Control | None, inbox: EventInbox | None = None) -> None:
         super().__init__()
         self.control = control
         self.inbox = inbox if inbox is not None else EventInbox()
         self.run_state = RunState()
         self.monitor = MonitorScreen(self.run_state)
-        self.start_training = start_training
-        self.training_alive = False          # True from thread start until RunExited
+        self.training_alive = False          # a trainer answers `control` (until RunExited)
+        self.trainer_exited = False          # RunExited came: nobody answers `control` now
         self.quit_requested = False
-        self.on_stop_requested: Callable[[], Any] | None = None   # e.g. arm a watchdog
 
     # --- life cycle -------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -64,15 +55,13 @@ class MonitorApp(App[int]):
                 loop.add_signal_handler(sig, self.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        if self.start_training is not None:
-            self.training_alive = True
-            self.start_training()
 
     def on_events_pending(self, _: EventsPending) -> None:
         self.drain()
 
     def on_run_exited(self, _: RunExited) -> None:
         self.training_alive = False
+        self.trainer_exited = True
         self.drain()
         if self.quit_requested:
             self.exit(self.exit_status())
@@ -93,14 +82,10 @@ class MonitorApp(App[int]):
 
     # --- stopping ---------------------------------------------------------------------------
     def on_signal(self, sig: int) -> None:
-        # a hung-up terminal may never take our last writes: the watchdog ends the process
-        # once the trainer has saved, whatever the UI is doing
-        if self.on_stop_requested is not None:
-            self.on_stop_requested()
         self.request_stop(force=False)
 
     def action_stop(self) -> None:
-        # a second press while stopping leaves at once; run_monitor still waits for the save
+        # a second press while stopping leaves at once; the trainer finishes its save alone
         self.request_stop(force=self.quit_requested)
 
     def request_stop(self, force: bool) -> None:
@@ -115,8 +100,6 @@ class MonitorApp(App[int]):
             self.run_state.set_state("stopping")
             self.monitor.refresh_parts({"header"})
             self.notify("Stopping: finishing the step and saving checkpoints/last.pt…", timeout=10)
-        if self.on_stop_requested is not None:
-            self.on_stop_requested()
 
     # --- command palette --------------------------------------------------------------------
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
@@ -152,93 +135,3 @@ def make_app(control: Control | None = None, events: Iterable = ()) -> MonitorAp
     for ev in events:
         inbox(ev)
     return MonitorApp(control if control is not None else Control(), inbox)
-
-
-def run_monitor(trainer, control: Control, history: Iterable = ()) -> int:
-    """Run `trainer` in a thread under the monitor; returns the exit status (0 ok, 1 failed).
-
-    `history`: a resumed run's earlier events, shown as its past (the whole loss curve).
-    """
-    inbox = EventInbox()
-    trainer.sinks.append(inbox)
-    # after RunFinished the trainer keeps answering sample/probe/save until control.stop()
-    trainer.serve_after_finish = True
-    app = MonitorApp(control, inbox)
-    app.run_state.apply_history(list(history))
-    failure: list[str] = []
-
-    def train() -> None:
-        try:
-            trainer.run()
-        except BaseException as e:   # Trainer.run reports its own errors; this is a last resort
-            failure.append(traceback.format_exc())
-            inbox(RunFailed(iteration=-1, error=f"{type(e).__name__}: {e}",
-                            traceback=failure[-1]))
-        finally:
-            try:
-                app.post_message(RunExited())
-            except Exception:
-                pass
-
-    thread = threading.Thread(target=train, name="tuirnn-trainer", daemon=True)
-    app.start_training = thread.start
-
-    def watchdog() -> None:
-        # After a stop request the app should exit once the trainer returns; if the terminal
-        # is gone (SIGHUP) the UI may be stuck writing to it, so leave anyway, saved.
-        if thread.ident is not None:      # started
-            thread.join()
-        threading.Event().wait(5.0)
-        os._exit(app.exit_status())
-
-    armed: list[bool] = []
-
-    def arm() -> None:
-        if not armed:
-            armed.append(True)
-            threading.Thread(target=watchdog, name="tuirnn-watchdog", daemon=True).start()
-
-    app.on_stop_requested = arm
-
-    def early_signal(signum, frame) -> None:
-        # before the app's loop takes over (and after it ends): stop and let the join save;
-        # a repeated signal is told the save goes on (the join waits for it)
-        if control.stopped and thread.is_alive():
-            print("tuirnn: saving, one moment", file=sys.stderr, flush=True)
-        control.stop()
-        app.quit_requested = True
-        arm()
-
-    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, early_signal)
-    if control.stopped:           # a signal came while the run folder was being made
-        app.quit_requested = True
-        arm()
-    try:
-        app.run()
-    finally:
-        for sig in STOP_SIGNALS:       # the closed loop reset them; keep stopping cleanly
-            signal.signal(sig, early_signal)
-        control.stop()
-        if thread.is_alive():
-            print("tuirnn: finishing the step and saving checkpoints/last.pt…", file=sys.stderr)
-            thread.join()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    st = app.run_state
-    for ev in inbox.drain():          # what came after the UI left (a forced quit)
-        st.apply(ev)
-    if st.failed is not None:
-        print(f"tuirnn: training failed: {st.failed.error}", file=sys.stderr)
-        if st.run is not None:
-            print(f"tuirnn: details in {Path(st.run.run_dir)}", file=sys.stderr)
-        return 1
-    if app.return_code not in (None, 0):
-        return 1
-    if st.finished is not None:
-        best = f"; best checkpoint {st.best_checkpoint}" if st.best_checkpoint else ""
-        print(f"tuirnn: {st.finished.reason} at iter {st.finished.iteration}{best}")
-        if st.finished.reason == "stopped" and st.run is not None:
-            print(f"tuirnn: continue with: {resume_hint(st.run.run_dir)}")
-    return 0

@@ -93,6 +93,7 @@ class AttachedApp(MonitorApp):
         """The socket closed: the trainer exited (or dropped us)."""
         self.live = False
         self.training_alive = False
+        self.trainer_exited = True
         self.drain()
         if self.quit_requested:
             self.exit(self.exit_status())

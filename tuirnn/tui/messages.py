@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from ..core.events import StepsCompleted
+from ..core.events import StepsCompleted, merge_steps
 
 
 class EventsPending(Message):
@@ -25,12 +25,6 @@ class EventsPending(Message):
 
 class RunExited(Message):
     """The training thread returned (after RunFinished or RunFailed, or it died)."""
-
-
-def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
-    """Two consecutive step reports as one: all losses kept, the newest figures win."""
-    return StepsCompleted(iteration=b.iteration, epoch=b.epoch, losses=a.losses + b.losses,
-                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s)
 
 
 class EventInbox:

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from ..core.events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
                       RunFinished, RunStarted, SampleGenerated)
-from ..remote.client import TrainerGone
+from ..remote.client import RequestRefused, TrainerGone
 from .render import fmt_loss
 from .state import RunState, SampleEntry
 from .widgets.help_screen import HelpScreen
@@ -120,6 +120,10 @@ class MonitorScreen(Screen):
                     self.neuron_pane.cancel_pending(why)
             elif isinstance(ev, RunStarted):
                 self.sample_config = self._defaults_from_config(ev.config)
+            elif isinstance(ev, RequestRefused) and self.ready:
+                self.notify(f"The trainer refused: {ev.message}", severity="warning", timeout=6)
+                if self.neuron_pane is not None:
+                    self.neuron_pane.cancel_pending(ev.message)
         # while the trainer evaluates, pauses or has ended, a chart redraw costs it nothing
         idle = any(isinstance(ev, TRAINER_IDLE) for ev in events)
         self.refresh_parts(changed, chart_now=idle)
@@ -212,8 +216,8 @@ class MonitorScreen(Screen):
         if st.finished is not None:
             if training_only:
                 return "the run has finished"
-            if getattr(app, "start_training", None) is not None and not app.training_alive:
-                return "the training thread has ended"
+            if app.trainer_exited:
+                return "the trainer has ended"
         return None
 
     def _refuse(self, what: str, training_only: bool = False) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from ..core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
                       Resumed, RunFailed, RunFinished, RunResumed, RunStarted, SampleChunkGenerated,
                       SampleGenerated, StepsCompleted)
-from ..remote.client import TrainerGone
+from ..remote.client import RequestRefused, TrainerGone
 
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
 GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
@@ -187,6 +187,12 @@ class RunState:
             self.failed = ev
             self.state = "failed"
             return {"header"}
+        if isinstance(ev, RequestRefused):       # a sample that will never stream in
+            entry = self.find_request(ev.request_id)
+            if entry is None or entry.done:
+                return set()
+            entry.text, entry.done = f"[not sampled: {ev.message}]", True
+            return {"samples"}
         if isinstance(ev, TrainerGone):
             self.gone = ev
             self.state = "crashed"

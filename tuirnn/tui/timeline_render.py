@@ -3,6 +3,7 @@ one-line header, and the line diff of two fixed samples (no widgets, tested alon
 from __future__ import annotations
 
 import difflib
+import html
 import unicodedata
 
 from rich.text import Text
@@ -75,3 +76,30 @@ def diff_lines(old: str, new: str) -> list[Text]:
         out += [Text("- " + line, style="red") for line in a[i1:i2]]
         out += [Text("+ " + line, style="green") for line in b[j1:j2]]
     return out
+
+
+def entry_caption(entry) -> str:
+    """'iter 500 · val 1.842 · real words 43%' (the header of one sample, in plain words)."""
+    return (f"iter {entry.iteration} · val {fmt_loss(entry.val_loss)} · "
+            f"real words {fmt_share(entry.word_share)}")
+
+
+TIMELINE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; color: #222; }}
+h2 {{ font-size: 1em; margin: 1.6em 0 0.3em; color: #555; border-bottom: 1px solid #ddd; }}
+pre {{ white-space: pre-wrap; font-size: 0.95em; margin: 0; }}
+</style></head><body>
+<h1>{title}</h1><p>{meta}</p>
+{body}
+</body></html>
+"""
+
+
+def timeline_html(title: str, meta: str, entries) -> str:
+    """A self-contained page (inline CSS, no scripts or links): each sample under its caption,
+    oldest first, as the essay shows the evolution of samples."""
+    body = "\n".join(f"<section><h2>{html.escape(entry_caption(e))}</h2>"
+                     f"<pre>{html.escape(visible_text(e.text))}</pre></section>" for e in entries)
+    return TIMELINE_PAGE.format(title=html.escape(title), meta=html.escape(meta), body=body)
