@@ -165,7 +165,7 @@ class MonitorScreen(Screen):
             # two lines that never wrap (a narrow terminal cuts the ends, the footer has the keys)
             banner.update(Text.assemble(
                 ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best} · q quits\n",
-                f"checkpoint: {short_path(ckpt) if ckpt else '–'} · s, c and Neurons still work"))
+                f"checkpoint: {short_path(ckpt) if ckpt else '–'} · s and Neurons still work"))
             banner.set_class(True, "finished")
         banner.display = True
 
@@ -255,7 +255,7 @@ class MonitorScreen(Screen):
         self.app.push_screen(SampleDialog(vocab, self.sample_last, self.sample_config), send)
 
     def action_save(self) -> None:
-        if self._refuse("save"):
+        if self._refuse("save", training_only=getattr(self.app, "serves_checkpoint", False)):
             return
         self.control.request_save()
         self.state.mark_saving()
