@@ -194,3 +194,39 @@ async def test_snapshot_samples_tab(size):
         svg = app.export_screenshot()
     assert "1100" in svg and "11/12" in svg
     check(f"samples_timeline_{size[0]}x{size[1]}", svg)
+
+
+def write_run(run_dir: Path, events: list) -> Path:
+    import json
+    from tuirnn.core.events import to_json_dict
+    run_dir.mkdir(parents=True)
+    (run_dir / "events.jsonl").write_text(
+        "".join(json.dumps(to_json_dict(e)) + "\n" for e in events), encoding="utf-8")
+    return run_dir
+
+
+def test_samples_command_prints_the_evolution_and_writes_html(tmp_path, capsys):
+    from tuirnn.cli.main import main
+    run_dir = write_run(tmp_path / "r", checkpoints(5))
+    assert main(["samples", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "5 checkpoints" in out and "the fixed sample (seed 1" in out
+    heads = [line for line in out.splitlines() if line.startswith("── iter ")]
+    assert [h.split()[2] for h in heads] == ["100", "200", "300", "400", "500"]
+    assert "sample at 200" not in out                      # the random ones are left out
+    page = tmp_path / "t.html"
+    assert main(["samples", str(run_dir), "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<section>") == 5 and "iter 300 · val" in html and "<script" not in html
+    # a run without fixed samples shows each checkpoint's random one instead
+    assert main(["samples", str(write_run(tmp_path / "old", fake_run()))]) == 0
+    assert "no fixed samples" in capsys.readouterr().out
+
+
+def test_samples_command_refuses_what_is_not_a_run(tmp_path, capsys):
+    from tuirnn.cli.main import main
+    assert main(["samples", str(tmp_path)]) == 2
+    assert "no events.jsonl" in capsys.readouterr().err
+    run_dir = write_run(tmp_path / "r", checkpoints(2))
+    assert main(["samples", str(run_dir), "--html", str(tmp_path / "nope" / "x.html")]) == 2
+    assert "folder does not exist" in capsys.readouterr().err

@@ -80,7 +80,8 @@ class HeadlessPrinter:
             best = " (best)" if ev.is_best else ""
             say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
         elif isinstance(ev, SampleGenerated):
-            c.rule(f"sample at iter {ev.iteration} (T={ev.temperature:g}, "
+            kind = "fixed sample" if ev.timeline else "sample"    # the timeline's, same seed each time
+            c.rule(f"{kind} at iter {ev.iteration} (T={ev.temperature:g}, "
                    f"{ev.word_share:.0%} real words)", style="dim")
             self._verbatim(ev.text)
             c.rule(style="dim")
