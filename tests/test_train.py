@@ -11,6 +11,7 @@ import torch
 from conftest import make_text
 from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
+from tuirnn.core.errors import StorageError
 from tuirnn.core.data import Corpus
 from tuirnn.core.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFinished,
                            SampleChunkGenerated, SampleGenerated, StepsCompleted)
@@ -146,7 +147,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageError, match="cannot write .*last.pt .disk full.; the previous last.pt is kept"):
         checkpoint.save_atomic({"format": "x", "n": 2}, path)
     monkeypatch.undo()
     assert torch.load(path, weights_only=True)["n"] == 1
