@@ -83,3 +83,23 @@ def test_stopped_run_into_a_file_via_tuirnn_sh_gives_a_whole_working_hint(tmp_pa
     command = hint[0].split("continue with: ", 1)[1]
     assert command == f"./tuirnn.sh run --resume {run_dir}"
     assert f"run folder: {run_dir}" in text          # the long path on one line too
+
+
+def test_a_reader_that_goes_away_stops_the_printing_not_the_run(tmp_path, corpus_file):
+    """`tuirnn run ... | head -2`: head exits, the pipe breaks; the run still trains to its
+    end and saves its checkpoints, and exits 0 without a traceback."""
+    cfg = tiny_config(tmp_path, corpus_file, max_iters=12, eval_every=4, log_every=2)
+    run_dir = tmp_path / "run"
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "run", str(cfg), "--headless",
+                             "--run-dir", str(run_dir)], cwd=ROOT, stdout=write_end,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        first = reader.readline()            # read one line, then go away like `head -1`
+    _, err = proc.communicate(timeout=120)
+    assert first.startswith("tiny:")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    assert '"reason": "max_iters"' in (run_dir / "events.jsonl").read_text()

@@ -5,6 +5,7 @@ ask the trainer to stop; it saves checkpoints/last.pt before the process exits (
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -19,6 +20,20 @@ from .hints import resume_hint
 from .stopping import StopSignals
 
 
+class LogConsole(Console):
+    """A Console whose reader may go away: it falls silent instead of exiting the process
+    (rich's default on a broken pipe is SystemExit(1), which would end the run unsaved)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        try:  # later writes, and the flush at exit, go to /dev/null instead of failing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 class HeadlessPrinter:
     """A sink: progress bar on a terminal, a log line every few seconds otherwise.
 
@@ -28,7 +43,7 @@ class HeadlessPrinter:
     """
 
     def __init__(self, console: Console | None = None, line_every_s: float = 5.0):
-        self.console = console or Console()
+        self.console = console or LogConsole()
         self.line_every_s = line_every_s
         self.progress: Progress | None = None
         self.task = None
@@ -51,6 +66,22 @@ class HeadlessPrinter:
             c.file.flush()
 
     def __call__(self, ev: Any) -> None:
+        """Print `ev`; a reader that went away (`| head`, a dead ssh pipe) stops the printing,
+        never the training: the run goes on to its checkpoints and its log."""
+        if isinstance(ev, RunFinished):
+            self.finished = ev
+        elif isinstance(ev, RunFailed):
+            self.failed = ev
+        if self.console.quiet:
+            return
+        try:
+            self._print(ev)
+        except BrokenPipeError:      # from a plain write (rich's own go to on_broken_pipe)
+            self.console.on_broken_pipe()
+        if self.console.quiet:
+            self._stop_bar()
+
+    def _print(self, ev: Any) -> None:
         c, say = self.console, self.say
         if isinstance(ev, RunStarted):
             say(f"{ev.run_name}: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
@@ -88,12 +119,10 @@ class HeadlessPrinter:
         elif isinstance(ev, (Paused, Resumed)):
             say(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
         elif isinstance(ev, RunFinished):
-            self.finished = ev
             self._stop_bar()
             best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
             say(f"finished at iter {ev.iteration} ({ev.reason}){best}")
         elif isinstance(ev, RunFailed):
-            self.failed = ev
             self._stop_bar()
 
     def _stop_bar(self) -> None:
