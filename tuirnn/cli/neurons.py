@@ -18,10 +18,13 @@ With no --unit or --html, prints the finder's ranking (the built-in patterns, or
 --unit LAYER:UNIT prints the text coloured by that unit (blue negative, red positive);
 --html OUT writes the same as a page (--unit, or else the unit that tracks --pattern, or
 any built-in pattern, best).
+--surprisal colours each character by the model's loss on it, in bits, and prints the mean
+bits/char (with --html, as a page): where the model is surprised.
 
 The text is --text FILE (characters the model never saw are left out, and listed), or else
-the start of the validation split of the training corpus named in the checkpoint's config
-when that file exists here, or else a sample the model writes itself (seed 0).
+a window of the validation split of the training corpus named in the checkpoint's config
+(when that file exists here) chosen to hold quotes, brackets and line breaks, as the monitor
+does; the caption says which. Else a sample the model writes itself (seed 0).
 Layers and units are counted from 0.
 """
 
@@ -41,11 +44,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("c", "h"), default=None,
                    help="LSTM: c = tanh(cell state) (default), h = hidden output")
     p.add_argument("--html", metavar="OUT", help="write a self-contained HTML page")
+    p.add_argument("--surprisal", action="store_true",
+                   help="colour each character by the model's loss on it (bits), mean shown")
     p.add_argument("--guesses", action="store_true",
                    help="with --unit: a row of the model's next-character guesses under each line")
     p.add_argument("--top", type=int, default=None,
                    help="units listed per pattern (10 for one pattern, 3 for all built-ins)")
-    p.add_argument("--length", "-n", type=int, default=2000, help="characters to probe (2000)")
+    p.add_argument("--length", "-n", type=int, default=None,
+                   help="characters to probe (default 4000 on a GPU, 2000 on a CPU)")
     p.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N | mps")
     add_threads_option(p, 1, "one text at batch size 1 is too small a job to share, and spare "
                           "threads spin against other work on the cores")
@@ -86,18 +92,22 @@ def read_text_file(path: str, length: int) -> str:
 
 
 def default_text(model, vocab: str, ckpt: dict, length: int, device) -> tuple[str, str]:
-    """(text, where it came from): the validation split's start, else a seeded sample."""
+    """(text, where it came from): the window of the validation split that holds quotes,
+    brackets and line breaks (the trainer's own choice), else a seeded sample."""
     from ..core import config as config_mod
     from ..core.corpus import locate_corpus
     from ..core.data import decode_corpus, split_sizes
+    from ..core.probe_window import default_probe_text
     data = config_mod.from_dict(ckpt.get("config", {})).data
     offline = data.path is None and data.url is None
     if offline or (data.path and Path(data.path).is_file()):  # never downloads here
         name, raw = locate_corpus(data)
         text = decode_corpus(raw, name, data.normalize_newlines)
         n_train, n_val, _ = split_sizes(len(text), data.val_frac, data.test_frac)
-        start = n_train if n_val >= min(length, 200) else 0
-        return text[start:start + length], f"{name} (validation split)"
+        if n_val >= min(length, 200):
+            window, where = default_probe_text(text[n_train:n_train + n_val], None, length)
+            return window, f"{name}, {where}"
+        return text[:length], f"{name} (its start: the validation split is too small)"
     from ..core.sample import generate
     text = "".join(generate(model, vocab, length, temperature=0.8, seed=0, device=device))
     return text, "a sample from the model (seed 0)"
@@ -111,8 +121,11 @@ def main(args) -> int:
     from ..core.probe import KIND_LABELS, probe_text
     from ..core.train import pick_device
 
-    if args.length < 1:
+    if args.length is not None and args.length < 1:
         raise UserError("--length must be at least 1")
+    if args.surprisal and (args.unit or args.find or args.pattern is not None):
+        raise UserError("--surprisal colours the text by the model's loss, not by a unit: "
+                        "drop --unit/--find/--pattern, or run them without --surprisal")
     if args.top is not None and args.top < 1:
         raise UserError("--top must be at least 1")
     if args.pattern is not None:
@@ -125,6 +138,9 @@ def main(args) -> int:
             raise UserError(f"--html {args.html}: the folder {str(out_dir)!r} does not exist; "
                             "create it or write the page elsewhere")
     model, vocab, ckpt = model_from_checkpoint(args.checkpoint, device)
+    if args.length is None:
+        from ..core.probe_window import default_length
+        args.length = default_length(device)
     unit = parse_unit(args.unit, model.num_layers, model.hidden_size) if args.unit else None
     err = Console(stderr=True, highlight=False)
     if args.text:
@@ -142,6 +158,11 @@ def main(args) -> int:
         raise UserError(f"--kind c needs an LSTM; this model is a {model.cell.upper()}: use --kind h")
     out = Console(highlight=False)
     iteration = ckpt.get("iteration", "?")
+    meta = (f"{Path(ckpt.get('path', args.checkpoint)).name}, iteration {iteration}, "
+            f"{model.cell.upper()} {model.num_layers}x{model.hidden_size}; text: {origin}, "
+            f"{len(result.text)} chars")
+    if args.surprisal:
+        return show_surprisal(args, result, meta, out, err)
     if args.find or (unit is None and not args.html):
         patterns = [args.pattern] if args.pattern is not None else list(finder.HYPOTHESES)
         if args.find and args.pattern is not None:
@@ -163,17 +184,11 @@ def main(args) -> int:
     layer, u = unit
     values = result.unit(kind, layer, u)
     title = f"layer {layer} unit {u} {KIND_LABELS[kind]}"
-    meta = (f"{Path(ckpt.get('path', args.checkpoint)).name}, iteration {iteration}, "
-            f"{model.cell.upper()} {model.num_layers}x{model.hidden_size}; text: {origin}, "
-            f"{len(result.text)} chars")
     if args.html:
         from ..tui.neuron_render import render_html
         page = render_html(result.text, values, title, meta,
                            predictions=(result.top_ids, result.top_probs, vocab))
-        try:
-            Path(args.html).write_text(page, encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"--html {args.html}: cannot write it ({e.strerror})") from None
+        write_page(args.html, page)
         err.print(f"wrote {args.html}: {title}", markup=False)
         return 0
     from ..tui.neuron_render import render_scale_legend, render_text
@@ -183,6 +198,32 @@ def main(args) -> int:
     for line in render_text(result.text, values, out.width, predictions=predictions):
         out.print(line, soft_wrap=True)
     return 0
+
+
+def show_surprisal(args, result, meta: str, out, err) -> int:
+    """The text coloured by the model's loss on each character (bits), or that as a page."""
+    from ..tui import surprisal_render as S
+    from ..tui.neuron_render import render_text
+    title = "surprisal: the model's loss on each character"
+    if args.html:
+        write_page(args.html, S.render_html(result, title, meta))
+        err.print(f"wrote {args.html}: {title}; mean {S.mean_line(result)}", markup=False)
+        return 0
+    out.print(f"{title}   {meta}", markup=False, style="bold")
+    out.print(f"mean {S.mean_line(result)}", markup=False)
+    out.print(S.legend())
+    predictions = (result.top_ids, result.top_probs, result.vocab) if args.guesses else None
+    for line in render_text(result.text, S.as_values(result.surprisal_bits()), out.width,
+                            predictions=predictions):
+        out.print(line, soft_wrap=True)
+    return 0
+
+
+def write_page(path: str, page: str) -> None:
+    try:
+        Path(path).write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"--html {path}: cannot write it ({e.strerror})") from None
 
 
 def ranking_table(result, patterns: list[str], top: int, origin: str, iteration):

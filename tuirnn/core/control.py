@@ -25,9 +25,9 @@ class SampleRequest:
 @dataclass(frozen=True)
 class ProbeRequest:
     request_id: int
-    text: str | None = None      # None: a slice of the validation split
+    text: str | None = None      # None: a window of the validation split (probe_window)
     source: str = "val"
-    length: int = 2000
+    length: int | None = None    # None: probe_window.default_length for the device
     k: int = 5
 
 

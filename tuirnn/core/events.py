@@ -91,6 +91,7 @@ class ProbeCompleted:
     Arrays are packed float32 bytes (little-endian) to stay builtins and cheap to pass:
     h and c: (num_layers, len(text), hidden_size); c holds tanh(cell state), empty for GRU/RNN.
     top_ids: (len(text), k) int32; top_probs: (len(text), k) float32 (next-char guesses).
+    loss: (len(text),) float32, the loss in nats on each character (NaN for the first).
     """
     iteration: int
     text: str
@@ -106,6 +107,8 @@ class ProbeCompleted:
     source: str = "val"          # val | sample | typed | file
     request_id: int | None = None
     dropped: str = ""            # distinct characters left out of `text`: not in the vocabulary
+    loss: bytes = b""
+    where: str = ""              # which text, e.g. "validation chars 10,200-14,200 of 160,000"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ For each character t (the state *after* reading text[t]) we keep
   h:  (L, T, H)  every layer's hidden output, read from the same fast layers training uses;
   c:  (L, T, H)  LSTM only: tanh(cell state), re-derived from the layer's own weights because
                  nn.LSTM returns only the final c, never the sequence;
-  top_ids / top_probs: (T, k) the model's k best guesses for text[t + 1].
+  top_ids / top_probs: (T, k) the model's k best guesses for text[t + 1];
+  loss: (T,) the model's loss on text[t] in nats, -log p(text[t] | text[:t]): the surprisal
+        view. loss[0] is NaN: the first character is read, never predicted (as in training,
+        where y is x shifted by one).
 
 The finder lives in `tuirnn.finder`. Nothing here imports a UI library: this runs on the
 training thread between steps, or on CPU from a checkpoint. torch is imported inside the
@@ -12,6 +15,7 @@ functions that run the model, so the UI can decode a ProbeResult without loading
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +39,8 @@ class ProbeResult:
     dropped: str = ""                    # distinct characters left out: not in the vocabulary
     iteration: int = 0
     source: str = "val"
+    loss: np.ndarray | None = None       # (T,) float32 nats per character, loss[0] NaN
+    where: str = ""                      # which text this is, e.g. the validation window
     _flat: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -57,6 +63,18 @@ class ProbeResult:
         """(T,) one unit's activation per character, in [-1, 1] (tanh-bounded)."""
         return self.layer(kind, layer)[:, unit]
 
+    def surprisal_bits(self) -> np.ndarray:
+        """(T,) the loss on each character in bits (NaN for the first, or with no losses)."""
+        if self.loss is None:
+            return np.full(len(self.text), np.nan, np.float32)
+        return self.loss / np.float32(math.log(2))
+
+    def mean_loss(self) -> float | None:
+        """Mean nats/char over the predicted characters (all but the first); None if none."""
+        if self.loss is None or len(self.loss) < 2:
+            return None
+        return float(np.mean(self.loss[1:], dtype=np.float64))
+
     def to_event(self, iteration: int = 0, source: str | None = None,
                  request_id: int | None = None) -> ProbeCompleted:
         """Plain-data event: arrays packed as little-endian float32/int32 bytes."""
@@ -66,7 +84,8 @@ class ProbeResult:
             h=_pack(self.h, "<f4"), c=b"" if self.c is None else _pack(self.c, "<f4"),
             top_ids=_pack(self.top_ids, "<i4"), top_probs=_pack(self.top_probs, "<f4"),
             vocab=self.vocab, source=self.source if source is None else source,
-            request_id=request_id, dropped=self.dropped)
+            request_id=request_id, dropped=self.dropped,
+            loss=b"" if self.loss is None else _pack(self.loss, "<f4"), where=self.where)
 
     @classmethod
     def from_event(cls, ev: ProbeCompleted) -> "ProbeResult":
@@ -77,10 +96,12 @@ class ProbeResult:
             raise ValueError("this ProbeCompleted carries no activations")
         h = np.frombuffer(ev.h, dtype="<f4").reshape(shape)
         c = np.frombuffer(ev.c, dtype="<f4").reshape(shape) if ev.c else None
+        loss = np.frombuffer(ev.loss, dtype="<f4") if len(ev.loss) == 4 * T else None
         return cls(text=ev.text, vocab=ev.vocab, cell=ev.cell, h=h, c=c,
                    top_ids=np.frombuffer(ev.top_ids, dtype="<i4").reshape(T, ev.k),
                    top_probs=np.frombuffer(ev.top_probs, dtype="<f4").reshape(T, ev.k),
-                   dropped=getattr(ev, "dropped", ""), iteration=ev.iteration, source=ev.source)
+                   dropped=getattr(ev, "dropped", ""), iteration=ev.iteration, source=ev.source,
+                   loss=loss, where=ev.where)
 
 
 def _pack(a: np.ndarray, dtype: str) -> bytes:
@@ -161,6 +182,15 @@ def probe_ids(model, ids):
     return logits[0], state, hs, cs
 
 
+def char_losses(logits, ids):
+    """logits: (T, V) after reading ids[:t+1]; ids: (T,) -> (T,) float32 nats: the loss on
+    each character given those before it (cross-entropy as in training), NaN for ids[0]."""
+    import torch
+    logp = torch.log_softmax(logits.float(), dim=-1)                   # (T, V)
+    nll = -logp[:-1].gather(1, ids[1:, None].long())[:, 0]            # (T-1,) for ids[1:]
+    return torch.cat([nll.new_full((1,), float("nan")), nll])
+
+
 def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") -> ProbeResult:
     """Probe `text` from a zero state. unknown='drop' leaves out characters not in vocab (listed
     in result.dropped); unknown='error' raises UserError naming them."""
@@ -174,17 +204,19 @@ def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") 
         empty = np.zeros((L, 0, H), np.float32)
         return ProbeResult(kept, vocab, model.cell, empty, empty.copy() if model.cell == "lstm"
                            else None, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32),
-                           dropped)
+                           dropped, loss=np.zeros(0, np.float32))
     import torch
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        logits, _, hs, cs = probe_ids(model, encode(kept, vocab, device))
+        text_ids = encode(kept, vocab, device)
+        logits, _, hs, cs = probe_ids(model, text_ids)
         probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)  # (T, k) each
+        loss = char_losses(logits, text_ids).cpu().numpy()                 # (T,)
         h = torch.stack(hs).float().cpu().numpy()                          # (L, T, H)
         c = None if cs is None else torch.tanh(torch.stack(cs)).float().cpu().numpy()
     finally:
         model.train(was_training)
     return ProbeResult(kept, vocab, model.cell, h, c, ids.to(torch.int32).cpu().numpy(),
-                       probs.cpu().numpy(), dropped)
+                       probs.cpu().numpy(), dropped, loss=loss)

@@ -15,7 +15,6 @@ from typing import Any, Callable
 import torch
 
 from .control import Control, ProbeRequest, SampleRequest
-from .data import decode
 from .errors import UserError
 from .events import SampleChunkGenerated, SampleGenerated
 from .sample import generate, word_share
@@ -65,14 +64,19 @@ class Responder:
         self.emit(SampleGenerated(iteration, text, r.prime, r.temperature, r.top_k, seed,
                                   val_loss, word_share(text, self.known_words), r.request_id))
 
-    def probe(self, request: ProbeRequest, iteration: int) -> None:
+    def probe(self, request: ProbeRequest, iteration: int, where: str = "") -> None:
+        """Probe the request's text, or with none a window of the validation split that holds
+        quotes, brackets and line breaks (probe_window); `where` says which text it is."""
         from . import probe  # numpy-heavy; only when someone looks at neurons
+        from .probe_window import default_length, default_probe_text
         if request.text is None:
-            text = decode(self.val_ids[:request.length], self.vocab)
+            length = request.length or default_length(self.device)
+            text, where = default_probe_text(self.val_ids, self.vocab, length)
         else:
             text = request.text[:request.length]  # unknown characters are dropped and listed
         with torch.no_grad():
             result = probe.probe_text(self.model, text, self.vocab, k=request.k)
+        result.where = where
         self.emit(result.to_event(iteration=iteration, source=request.source,
                                   request_id=request.request_id))
 
@@ -131,9 +135,13 @@ class CheckpointResponder:
                                       self.seed + self.iteration)
             case ProbeRequest() if self.error is None:
                 if request.text is None and self.default_text is not None:
-                    text, _ = self.default_text(self.model, self.vocab, self.ckpt,
-                                                request.length, self.device)
+                    from .probe_window import default_length
+                    text, where = self.default_text(
+                        self.model, self.vocab, self.ckpt,
+                        request.length or default_length(self.device), self.device)
                     request = dataclasses.replace(request, text=text)
-                self.responder.probe(request, self.iteration)
+                    self.responder.probe(request, self.iteration, where)
+                else:
+                    self.responder.probe(request, self.iteration)
             case _:
                 pass  # a save: nothing new to save; a probe of an unreadable checkpoint

@@ -127,7 +127,7 @@ def binary_count(d: dict[str, Any]) -> int:
 
 
 def probe_without_payload(ev: ProbeCompleted) -> ProbeCompleted:
-    return dataclasses.replace(ev, h=b"", c=b"", top_ids=b"", top_probs=b"")
+    return dataclasses.replace(ev, h=b"", c=b"", top_ids=b"", top_probs=b"", loss=b"")
 
 
 # --- requests ------------------------------------------------------------------------------

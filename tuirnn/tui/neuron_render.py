@@ -225,21 +225,26 @@ h1 {{ font-size: 1.1em; }} .meta {{ color: #666; font-size: .9em; }}
 </style></head><body>
 <h1>{title}</h1>
 <p class="meta">{meta}</p>
-<p class="legend">-1 {legend} +1 &nbsp; (hover a character for its activation and the
-model's top guesses for the next one)</p>
+<p class="legend">{legend_left} {legend} {legend_right} &nbsp; ({hover})</p>
 <div class="text">{body}</div>
 </body></html>
 """
 
 
 def render_html(text: str, values, title: str, meta: str = "",
-                predictions: tuple | None = None) -> str:
-    """A self-contained page (inline CSS, no scripts or links) of the coloured text."""
+                predictions: tuple | None = None, tips: list[str] | None = None,
+                legend: tuple[str, str, str] | None = None,
+                hover: str = "hover a character for its activation and the model's top "
+                             "guesses for the next one") -> str:
+    """A self-contained page (inline CSS, no scripts or links) of the coloured text.
+
+    tips: what hovering character t says first (default: its value); legend: (left label,
+    swatches as HTML, right label), default the -1..+1 activation scale."""
     spans = []
     for t, ch in enumerate(text):
         step = scale_step(float(values[t]))
         colour = "#fff" if step in DARK_STEPS else "#000"
-        tip = f"{float(values[t]):+.3f}"
+        tip = f"{float(values[t]):+.3f}" if tips is None else tips[t]
         if predictions is not None:
             ids, probs, vocab = predictions
             guesses = "  ".join(f"{guess_glyph(vocab[int(i)])} {float(p) * 100:.0f}%"
@@ -248,6 +253,9 @@ def render_html(text: str, values, title: str, meta: str = "",
         shown = html.escape(GLYPHS.get(ch, ch)) + ("<br>" if ch == "\n" else "")
         spans.append(f'<span style="background:{SCALE[step]};color:{colour}" '
                      f'title="{html.escape(tip, quote=True)}">{shown}</span>')
-    legend = "".join(f'<span style="background:{c}"></span>' for c in SCALE)
-    return HTML_PAGE.format(title=html.escape(title), meta=html.escape(meta), legend=legend,
+    if legend is None:
+        legend = ("-1", "".join(f'<span style="background:{c}"></span>' for c in SCALE), "+1")
+    return HTML_PAGE.format(title=html.escape(title), meta=html.escape(meta),
+                            legend_left=html.escape(legend[0]), legend=legend[1],
+                            legend_right=html.escape(legend[2]), hover=html.escape(hover),
                             body="".join(spans))
