@@ -106,7 +106,7 @@ class HeadlessPrinter:
             elif time.monotonic() - self.last_line >= self.line_every_s:
                 self.last_line = time.monotonic()
                 say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
-                    f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s")
+                    f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s{rank_times(ev)}")
         elif isinstance(ev, EvalCompleted):
             best = " (best)" if ev.is_best else ""
             say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
@@ -129,6 +129,13 @@ class HeadlessPrinter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def rank_times(ev: StepsCompleted) -> str:
+    """Several ranks: the fastest and slowest rank's forward ms per step (a straggler shows)."""
+    if ev.rank_ms_min is None or ev.rank_ms_max is None:
+        return ""
+    return f"  rank fwd {ev.rank_ms_min:.1f}-{ev.rank_ms_max:.1f} ms"
 
 
 def run_headless(trainer, control: Control, stops: StopSignals | None = None) -> int:

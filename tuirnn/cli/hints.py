@@ -13,4 +13,6 @@ def program() -> str:
 
 def resume_hint(run_dir: str | Path) -> str:
     """The whole command that continues a run, quoted for a POSIX shell (copy-paste safe)."""
-    return f"{program()} run --resume {shlex.quote(str(run_dir))}"
+    ranks = int(os.environ.get("WORLD_SIZE", "1") or 1)   # under torchrun: the same ranks again
+    nproc = f" --nproc {ranks}" if ranks > 1 else ""
+    return f"{program()} run --resume {shlex.quote(str(run_dir))}{nproc}"

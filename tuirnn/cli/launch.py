@@ -7,7 +7,8 @@ ready the child writes its start-up lines (status, `error: ...`) to the parent's
 any command would; when its folder, lock and socket exist it writes `ready RUN_DIR` on the
 pipe, then points its stdout and stderr at RUN/train.log. A pipe closed without `ready` means
 the child gave up: the parent waits for its exit status and returns it (the child has already
-printed its one error line).
+printed its one error line). A launcher that closes inherited descriptors (torchrun) gets
+TUIRNN_READY_FILE instead: rank 0 writes the same line into that file and the parent polls it.
 """
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 READY_FD_ENV = "TUIRNN_READY_FD"
+READY_FILE_ENV = "TUIRNN_READY_FILE"
 
 
 def trainer_argv(args) -> list[str]:
@@ -34,8 +38,12 @@ def trainer_argv(args) -> list[str]:
     return argv + ["--headless"]
 
 
-def start_trainer(argv: list[str]) -> tuple[subprocess.Popen, Path | None]:
-    """Start the trainer process; returns it and its run folder (None: it ended at start-up)."""
+def start_trainer(argv: list[str], launcher: list[str] | None = None
+                  ) -> tuple[subprocess.Popen, Path | None]:
+    """Start the trainer process; returns it and its run folder (None: it ended at start-up).
+    launcher: the command before `argv` (default: this python -m tuirnn)."""
+    if launcher is not None:
+        return _start_with_ready_file([*launcher, *argv])
     read_end, write_end = os.pipe()
     env = dict(os.environ, **{READY_FD_ENV: str(write_end)})
     try:
@@ -57,15 +65,34 @@ def start_trainer(argv: list[str]) -> tuple[subprocess.Popen, Path | None]:
     return proc, None
 
 
+def _start_with_ready_file(command: list[str]) -> tuple[subprocess.Popen, Path | None]:
+    with tempfile.TemporaryDirectory(prefix="tuirnn-start-") as folder:
+        ready = Path(folder) / "ready"
+        proc = subprocess.Popen(command, env=dict(os.environ, **{READY_FILE_ENV: str(ready)}),
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while not ready.exists():
+                if proc.poll() is not None:
+                    return proc, None
+                time.sleep(0.1)
+        except KeyboardInterrupt:   # Ctrl+C while the corpus loads: the ranks stop too
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            raise
+        line = ready.read_text(encoding="utf-8")
+    return proc, Path(line[len("ready "):].rstrip("\n"))
+
+
 def in_trainer_process() -> bool:
-    return READY_FD_ENV in os.environ
+    return READY_FD_ENV in os.environ or READY_FILE_ENV in os.environ
 
 
 def announce_ready(run_dir: Path) -> None:
     """In the trainer process (no-op elsewhere): tell the parent the run serves, then write
     all further output to RUN/train.log instead of the terminal."""
     fd_text = os.environ.pop(READY_FD_ENV, None)
-    if fd_text is None:
+    ready_file = os.environ.pop(READY_FILE_ENV, None)
+    if fd_text is None and ready_file is None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
@@ -73,8 +100,13 @@ def announce_ready(run_dir: Path) -> None:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
+    line = f"ready {run_dir.resolve()}\n"
     try:
-        os.write(int(fd_text), f"ready {run_dir.resolve()}\n".encode())
-        os.close(int(fd_text))
+        if ready_file is not None:   # written whole, then renamed: the parent never reads half
+            Path(ready_file + ".tmp").write_text(line, encoding="utf-8")
+            os.replace(ready_file + ".tmp", ready_file)
+        else:
+            os.write(int(fd_text), line.encode())
+            os.close(int(fd_text))
     except OSError:   # the parent has gone already: train on, attachable later
         pass

@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
                    help="no monitor: progress bar and log lines (automatic when stdout is not a terminal)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
     p.add_argument("--run-dir", metavar="DIR", help="use exactly DIR as the run folder")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train with N processes on this machine (one per GPU), through torchrun")
 
 
 def load_corpus(cfg):
@@ -50,7 +52,13 @@ def main(args) -> int:
     if args.resume and args.config:
         raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
                         "(change settings of a resumed run with --set)")
-    if not args.headless and sys.stdout.isatty() and not launch.in_trainer_process():
+    from . import ranks
+    if args.nproc is not None:
+        return ranks.start_torchrun(args)
+    if ranks.world().rank > 0:        # under torchrun: rank 0 is the run, the others follow
+        return ranks.follow(args)
+    launched = ranks.world().size > 1 or launch.in_trainer_process()
+    if not args.headless and sys.stdout.isatty() and not launched:
         return train_and_monitor(args)
     lock = None
     try:
@@ -62,6 +70,7 @@ def main(args) -> int:
                                 "give a run folder made by tuirnn run")
             lock, _ = runlog.open_run_dir(run_dir)
             cfg, resume_state = resume_plan(run_dir, args.overrides)
+            ranks.check_world(resume_state, run_dir)
         else:
             cfg = config_mod.load(args.config, args.overrides)
             run_dir = runlog.plan_run_dir(cfg, args.run_dir)
@@ -90,14 +99,14 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
     from ..core import runlog
     from ..core.control import Control
     from ..core.events import CheckpointSaved, RunResumed
-    from ..core.train import Trainer
     from ..remote.server import ControlServer
     from .launch import announce_ready
+    from .ranks import make_trainer
     from .stopping import StopSignals
 
     corpus = load_corpus(cfg)
     control = Control()
-    trainer = Trainer(cfg, run_dir, [], control, corpus, resume_state)
+    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state)
     trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched
     clear_status()
     # from here a signal stops the run and saves: the folder never exists without an owner
@@ -137,6 +146,7 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
         if log is not None:
             log.close()
         lock.release()
+        trainer.close()
 
 
 # Keys a resumed run cannot change, and why (the saved state depends on them).

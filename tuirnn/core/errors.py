@@ -32,3 +32,14 @@ def shown(value, limit: int = 80) -> str:
     short.maxlevel, short.maxlist, short.maxdict = 2, 4, 4
     text = short.repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class RankLost(Exception):
+    """A rank of a multi-process run has gone (killed, crashed, unreachable): one line naming
+    it; the run cannot go on, its last checkpoint is what resumes. The CLI exits 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, ranks: list[int] | None = None):
+        super().__init__(message)
+        self.ranks = list(ranks or [])

@@ -29,6 +29,8 @@ class RunStarted:
     seq_length: int
     learning_rate: float
     config: dict[str, Any]
+    world_size: int = 1          # processes training together (torchrun ranks); batch_size is each one's
+    backend: str = ""            # their process group: nccl | gloo; "" for one process
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,17 @@ class StepsCompleted:
     lr: float
     chars_per_sec: float         # over this window
     elapsed_s: float             # training time so far in this process
+    # several ranks: forward ms per step of the fastest and the slowest rank (a straggler shows)
+    rank_ms_min: float | None = None
+    rank_ms_max: float | None = None
 
 
 def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
     """Two consecutive step reports as one: all losses kept, the newest figures win (a slow
     reader, the monitor's inbox or a socket client's queue, takes one report for many)."""
     return StepsCompleted(iteration=b.iteration, epoch=b.epoch, losses=a.losses + b.losses,
-                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s)
+                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s,
+                          rank_ms_min=b.rank_ms_min, rank_ms_max=b.rank_ms_max)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from . import checkpoint as ckpt_mod
 from .config import Config
 from .control import Control, ProbeRequest, SampleRequest, SaveRequest
 from .data import Batcher, Corpus, val_batcher
-from .errors import StorageError, UserError
+from .errors import RankLost, StorageError, UserError
 from .evaluate import mean_loss
 from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
                      RunFinished, RunResumed, RunStarted, SampleGenerated, StepsCompleted)
@@ -155,8 +155,7 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         torch.set_num_threads(cpu_threads(cfg.train.threads))
         torch.manual_seed(cfg.train.seed)
-        self.train_data = Batcher(self.corpus.train, cfg.train.batch_size, cfg.train.seq_length, dev)
-        self.val_data = val_batcher(self.corpus.val, cfg.train.batch_size, cfg.train.seq_length, dev)
+        self.train_data, self.val_data = self._batchers()
         check_fits(len(self.corpus.vocab), cfg.model, dev)  # before any allocation
         self.model: CharRNN = build(len(self.corpus.vocab), cfg.model).to(dev)
         self.optimizer = make_optimizer(self.model.parameters(), cfg.train.optimizer,
@@ -165,8 +164,15 @@ class Trainer:
         limit = math.ceil(cfg.train.max_epochs * n)
         self.max_iters = min(limit, cfg.train.max_iters) if cfg.train.max_iters else limit
         self.state = self.model.init_state(self.train_data.batch_size, dev)
+        self.step_model: Callable = self.model   # what the loop calls forward (DDP wraps it)
         if self.resume_state is not None:
             self._restore(self.resume_state)
+
+    def _batchers(self) -> tuple[Batcher, Batcher]:
+        """(train, val) batches of this process."""
+        t = self.cfg.train
+        return (Batcher(self.corpus.train, t.batch_size, t.seq_length, self.device),
+                val_batcher(self.corpus.val, t.batch_size, t.seq_length, self.device))
 
     def _restore(self, ck: dict[str, Any]) -> None:
         if ck["vocab"] != self.corpus.vocab:
@@ -197,6 +203,9 @@ class Trainer:
         if self.device.type == "cuda" and ck.get("rng_cuda"):
             torch.cuda.set_rng_state_all(list(ck["rng_cuda"]))
 
+    def close(self) -> None:
+        """Let go of what the run held beyond this object (a process group, for several ranks)."""
+
     # --- the run ----------------------------------------------------------------------------
     def run(self) -> None:
         """Train until max_iters/max_epochs or a stop; never raises (RunFailed instead)."""
@@ -208,7 +217,7 @@ class Trainer:
             self._loop()
         except UserError as e:
             self._fail(str(e), "", exit_status=2)
-        except StorageError as e:  # disk full or read-only: the line says it all
+        except (StorageError, RankLost) as e:  # disk full or read-only, a rank gone: one line
             self._fail(str(e), "", exit_status=1)
         except Exception as e:  # shown in the UI and written to the run folder
             tb = traceback.format_exc()
@@ -261,7 +270,7 @@ class Trainer:
             if b == 0:  # epoch wrap: streams restart, so does the hidden state
                 self.state = model.init_state(data.batch_size, self.device)
             x, y = data[b]
-            logits, state = model(x, self.state)
+            logits, state = self.step_model(x, self.state)
             loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()

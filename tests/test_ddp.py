@@ -1,0 +1,180 @@
+"""Several ranks through torchrun (gloo on CPU, 2 processes): the same curve as one process
+with the whole batch, one run folder, a clean stop and exact resume, a dead rank named."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import make_text
+from tuirnn.core import checkpoint, config
+from tuirnn.core.control import Control
+from tuirnn.core.events import StepsCompleted
+from tuirnn.core.train import Trainer
+
+pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
+                                reason="this torch has no torch.distributed")
+
+B = 4            # streams per rank; the one-process reference trains 2*B
+
+
+def write_config(tmp_path: Path, max_iters: int) -> Path:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(make_text(30_000, seed=5), encoding="utf-8")
+    cfg = tmp_path / "ddp.yaml"
+    cfg.write_text(f"""
+data: {{path: {corpus}, val_frac: 0.1}}
+model: {{cell: lstm, num_layers: 1, hidden_size: 16, embed_size: 8, dropout: 0.0}}
+train: {{batch_size: {B}, seq_length: 16, max_iters: {max_iters}, eval_every: 25, log_every: 5,
+         threads: 1, device: cpu}}
+sample: {{length: 20, timeline: false}}
+run: {{root: {tmp_path / 'runs'}}}
+""", encoding="utf-8")
+    return cfg
+
+
+def env(**extra) -> dict:
+    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **extra)
+
+
+def tuirnn(*args) -> list[str]:
+    return [sys.executable, "-m", "tuirnn", "run", *map(str, args)]
+
+
+def reference(cfg_path: Path, run_dir: Path, iters: int) -> tuple[list[float], Trainer]:
+    """One process, batch 2*B: the curve two ranks of batch B must reproduce."""
+    from tuirnn.cli.run import load_corpus
+    cfg = config.load(str(cfg_path), [f"train.batch_size={2 * B}", f"train.max_iters={iters}"])
+    events: list = []
+    run_dir.mkdir(parents=True)
+    trainer = Trainer(cfg, run_dir, [events.append], Control(), load_corpus(cfg))
+    trainer.run()
+    return [x for e in events if isinstance(e, StepsCompleted) for x in e.losses], trainer
+
+
+def losses_by_iteration(events_file: Path) -> dict[int, float]:
+    """Every logged step's loss keyed by its iteration (a resumed process goes on the count)."""
+    out: dict[int, float] = {}
+    for line in events_file.read_text().splitlines():
+        e = json.loads(line)
+        if e["event"] == "StepsCompleted":
+            first = e["iteration"] - len(e["losses"]) + 1
+            out.update({first + i: x for i, x in enumerate(e["losses"])})
+    return out
+
+
+def wait_for_iteration(events_file: Path, at_least: int, proc: subprocess.Popen, limit_s=60):
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "ended early"
+        if events_file.exists() and losses_by_iteration(events_file) \
+                and max(losses_by_iteration(events_file)) >= at_least:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no iteration {at_least} within {limit_s} s")
+
+
+def only_run(tmp_path: Path) -> Path:
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1, runs          # rank 1 made no folder of its own
+    return runs[0]
+
+
+def test_two_ranks_match_one_process_with_the_whole_batch(tmp_path):
+    cfg = write_config(tmp_path, max_iters=50)
+    done = subprocess.run(tuirnn(cfg, "--nproc", 2), env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    assert [p.name for p in run.glob("**/events.jsonl")] == ["events.jsonl"]
+    started = json.loads((run / "events.jsonl").read_text().splitlines()[0])
+    assert (started["world_size"], started["backend"], started["batch_size"]) == (2, "gloo", B)
+    assert "x2 (gloo)" in done.stdout     # the headless header names ranks and backend
+    two = losses_by_iteration(run / "events.jsonl")
+    one, trainer = reference(cfg, tmp_path / "one", 50)
+    assert sorted(two) == list(range(1, 51))
+    diff = max(abs(two[i + 1] - one[i]) for i in range(50))
+    assert diff < 1e-5, diff
+    saved = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
+    assert saved["world_size"] == 2 and saved["hidden"][0].shape == (1, 2 * B, 16)
+    for name, p in trainer.model.state_dict().items():
+        assert torch.allclose(saved["model"][name], p, atol=1e-5), name
+
+
+def test_sigterm_to_torchrun_saves_and_resume_goes_on_exactly(tmp_path):
+    cfg = write_config(tmp_path, max_iters=100_000)
+    proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        (tmp_path / "runs").mkdir(exist_ok=True)
+        deadline = time.monotonic() + 60
+        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        run = only_run(tmp_path)
+        wait_for_iteration(run / "events.jsonl", 12, proc)
+        proc.send_signal(signal.SIGTERM)         # what torchrun's own shutdown sends the ranks
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    saved = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
+    stopped_at = saved["iteration"]
+    assert stopped_at >= 12 and err.count("stopping: finishing the step") == 1, err
+    assert f"--resume {run} --nproc 2" in out            # the hint names the same ranks
+    # one process cannot take it up: one line saying what can
+    one = subprocess.run(tuirnn("--resume", run), env=env(), capture_output=True, text=True, timeout=60)
+    assert one.returncode == 2 and one.stderr.count("\n") == 1, one.stderr
+    assert "trained with 2 ranks" in one.stderr and "--nproc 2" in one.stderr
+    end = stopped_at + 15
+    resumed = subprocess.run(tuirnn("--resume", run, "--nproc", 2, "--set", f"train.max_iters={end}"),
+                             env=env(), capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    got = losses_by_iteration(run / "events.jsonl")
+    want, _ = reference(cfg, tmp_path / "one", end)
+    assert sorted(got) == list(range(1, end + 1))
+    diff = max(abs(got[i + 1] - want[i]) for i in range(end))
+    assert diff < 1e-5, diff
+
+
+def rank_pid(torchrun_pid: int, rank: int) -> int:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if ppid == torchrun_pid and f"RANK={rank}".encode() in environ:
+            return int(stat.parent.name)
+    raise AssertionError(f"no rank {rank} under {torchrun_pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find a rank")
+def test_a_rank_killed_ends_the_run_with_one_line(tmp_path):
+    cfg = write_config(tmp_path, max_iters=100_000)
+    proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(TUIRNN_DIST_TIMEOUT="20"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (tmp_path / "runs").mkdir(exist_ok=True)
+        deadline = time.monotonic() + 60
+        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        run = only_run(tmp_path)
+        wait_for_iteration(run / "events.jsonl", 10, proc)
+        victim = rank_pid(proc.pid, 1)
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=40)      # 20 s group timeout, and some
+    finally:
+        proc.kill()
+    assert time.monotonic() - killed < 40
+    assert proc.returncode != 0
+    ours = [line for line in err.splitlines() if line.startswith("error:")]
+    assert ours == [f"error: rank 1 (pid {victim}) has exited; the run cannot go on without it"], err
+    last = json.loads((run / "events.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "RunFailed" and "rank 1" in last["error"]

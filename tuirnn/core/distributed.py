@@ -1,0 +1,196 @@
+"""Several processes, one run: the process group that torchrun (DDP) sets up around a Trainer.
+
+torchrun starts one process per rank and tells each its place in the environment (RANK,
+WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT). Rank r trains on streams [r*B, (r+1)*B) of the
+split laid out for N*B streams, exactly as one process with batch N*B would; rank 0 is the run
+(folder, events, checkpoints, socket). Backend: NCCL for CUDA tensors; gloo on CPU, and gloo
+for the small per-step control collective in every case (a CPU tensor there means no GPU sync).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from .data import Batcher, val_batcher
+from .errors import RankLost, UserError
+
+TIMEOUT_ENV = "TUIRNN_DIST_TIMEOUT"   # seconds a collective may wait for a rank
+DEFAULT_TIMEOUT_S = 300.0             # past the longest rank-0 work others wait for (a sample)
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    backend: str = ""                 # nccl | gloo; "" for a single process
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1 or bool(self.backend)
+
+
+def launched() -> bool:
+    """Started by torchrun (or any launcher setting the same variables)?"""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def world_from_env() -> World:
+    """Rank and size as torchrun sets them (before any process group exists)."""
+    if not launched():
+        return World()
+    return World(rank=int(os.environ["RANK"]), size=int(os.environ["WORLD_SIZE"]),
+                 local_rank=int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def timeout_s() -> float:
+    text = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        value = float(text) if text else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise UserError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds; "
+                        f"unset it (default {DEFAULT_TIMEOUT_S:g}) or give e.g. 600") from None
+    if not value > 0:
+        raise UserError(f"{TIMEOUT_ENV} must be more than 0 seconds; got {text}")
+    return value
+
+
+def rank_device(setting: str, world: World) -> torch.device:
+    """The device of this rank: cuda:LOCAL_RANK for auto/cuda on a GPU machine, else the CPU."""
+    if setting in ("auto", "cuda") and torch.cuda.is_available():
+        if world.local_rank >= torch.cuda.device_count():
+            raise UserError(f"local rank {world.local_rank} has no GPU: this node has "
+                            f"{torch.cuda.device_count()}; give --nproc_per_node at most that")
+        return torch.device("cuda", world.local_rank)
+    if setting == "cuda":
+        raise UserError("train.device is 'cuda' but this machine has no CUDA GPU; use auto or cpu")
+    if setting in ("auto", "cpu"):
+        return torch.device("cpu")
+    raise UserError(f"train.device {setting!r} under torchrun: each rank takes cuda:LOCAL_RANK "
+                    "itself; set train.device to auto, cuda or cpu")
+
+
+class Group:
+    """The initialised process group of this rank: world, device, the control group and what
+    it knows of its peers (host and pid, to name a rank that has gone)."""
+
+    def __init__(self, world: World, device: torch.device):
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        timeout = datetime.timedelta(seconds=timeout_s())
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            kwargs = {"device_id": device} if device.type == "cuda" else {}
+            dist.init_process_group(backend, timeout=timeout, **kwargs)
+        self.world = World(world.rank, world.size, world.local_rank, backend)
+        self.device = device
+        self.timeout_s = timeout.total_seconds()
+        # the per-step control collective: CPU tensors on gloo, so NCCL runs never sync the host
+        self.control = dist.group.WORLD if backend == "gloo" else dist.new_group(backend="gloo",
+                                                                                timeout=timeout)
+        peers: list = [None] * world.size
+        dist.all_gather_object(peers, (socket.gethostname(), os.getpid()), group=self.control)
+        self.peers: list[tuple[str, int]] = peers
+
+    # --- failures ---------------------------------------------------------------------------
+    def gone_ranks(self) -> list[int]:
+        """Ranks on this host whose process has exited (or is a zombie torchrun has not reaped)."""
+        here = socket.gethostname()
+        return [r for r, (host, pid) in enumerate(self.peers)
+                if host == here and r != self.world.rank and not _alive(pid)]
+
+    def lost(self, error: BaseException) -> RankLost:
+        """The one-line error for a collective that failed because a peer went away."""
+        gone = self.gone_ranks()
+        if gone:
+            who = ", ".join(f"rank {r} (pid {self.peers[r][1]})" for r in gone)
+            what = f"{who} {'has' if len(gone) == 1 else 'have'} exited"
+        else:
+            first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            what = f"a rank on another node stopped answering ({first})"
+        return RankLost(f"{what}; the run cannot go on without it", gone)
+
+    def close(self) -> None:
+        if dist.is_initialized():
+            try:
+                dist.destroy_process_group()
+            except Exception:       # a peer gone: nothing left to tidy
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True                 # no /proc (macOS): the kill test is all there is
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """A collective that failed because another process went away (closed socket, timeout)."""
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    text = str(error).lower()
+    return any(word in text for word in (
+        "connection closed", "connection reset", "broken pipe", "timed out", "timeout",
+        "gloo", "nccl", "socket", "peer"))
+
+
+# --- data -------------------------------------------------------------------------------------
+def rank_batchers(corpus, batch_size: int, seq_length: int, device, world: World
+                  ) -> tuple[Batcher, Batcher | None]:
+    """(train, val) batches of this rank: its rows of the layout for world.size*batch_size
+    streams. val is sharded the same way when it has a stream for every rank; otherwise rank 0
+    evaluates alone (val None on the others)."""
+    N, B, T = world.size, batch_size, seq_length
+    try:
+        whole = Batcher(corpus.train, N * B, T, "cpu", split="train")
+    except UserError:
+        need = N * B * T + 1
+        raise UserError(
+            f"the train split has {len(corpus.train):,} characters, fewer than one batch of "
+            f"{N} ranks needs ({N} x batch_size {B} x seq_length {T} + 1 = {need:,}); lower "
+            "train.batch_size or train.seq_length, use fewer ranks, or a bigger corpus") from None
+    train = _rows(whole, world.rank * B, B, device)
+    val_streams = (len(corpus.val) - 1) // T
+    if val_streams >= N:
+        per_rank = min(B, val_streams // N)
+        val = _rows(Batcher(corpus.val, N * per_rank, T, "cpu", split="val"),
+                    world.rank * per_rank, per_rank, device)
+    else:
+        val = val_batcher(corpus.val, B, T, device) if world.rank == 0 else None
+    return train, val
+
+
+def _rows(batcher: Batcher, start: int, count: int, device) -> Batcher:
+    """Streams [start, start+count) of `batcher`, on `device` (rows: no copy of the others)."""
+    batcher.x = batcher.x[start:start + count].contiguous().to(device)
+    batcher.y = batcher.y[start:start + count].contiguous().to(device)
+    batcher.batch_size = count
+    return batcher
+
+
+def check_resume_world(ck: dict, world_size: int, run_dir) -> None:
+    """A checkpoint resumes only at the world size it was saved with (its hidden state and data
+    position are laid out for that many ranks)."""
+    saved = int(ck.get("world_size", 1))
+    if saved == world_size:
+        return
+    ranks = lambda n: f"{n} rank{'s' if n != 1 else ''}"   # noqa: E731
+    how = ("as one process (leave out --nproc and torchrun)" if saved == 1
+           else f"with {ranks(saved)}: tuirnn run --resume {run_dir} --nproc {saved} "
+                f"(or torchrun --nproc_per_node={saved})")
+    raise UserError(f"{run_dir} was trained with {ranks(saved)} and this start has "
+                    f"{ranks(world_size)}; resume {how}, or start a new run to use {ranks(world_size)}")
