@@ -32,6 +32,7 @@ NEURON_KEYS = [
     ("x", "show tanh(c) or h (LSTM)"),
     ("f  /", "find units that track a pattern (regex or built-in)"),
     ("r", "show the model's guesses under each line"),
+    ("u", "surprisal: colour by the model's loss on each character (bits)"),
     ("←→↑↓", "move the cursor (also PgUp PgDn Home End)"),
     ("v", "probe the validation text"),
     ("m", "probe the newest sample"),

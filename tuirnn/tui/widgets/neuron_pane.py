@@ -22,6 +22,7 @@ from ...core.events import ProbeCompleted
 from ...core.finder import UnitScore
 from ...core.probe import KIND_LABELS, ProbeResult
 from .. import neuron_render as R
+from .. import surprisal_render as S
 from .neuron_finder import NeuronFinder
 from .neuron_prompt import NeuronPrompt
 
@@ -42,6 +43,7 @@ class NeuronPane(Widget, can_focus=True):
         Binding("x", "toggle_kind", "c/h"),
         Binding("f,slash", "find", "Find"),
         Binding("r", "toggle_predictions", "Guess"),
+        Binding("u", "toggle_surprisal", "Surprisal", show=False),
         # the rest are in `?` (the footer has room for the most used only at 80 columns)
         Binding("t", "type_text", "Type text", show=False),
         Binding("m", "use_sample", "Sample", show=False),
@@ -79,6 +81,7 @@ class NeuronPane(Widget, can_focus=True):
         self.layer_index, self.unit, self.kind = 0, 0, "c"   # the unit shown; kind c = tanh(c)
         self.cursor = 0
         self.show_predictions = False
+        self.surprisal = False                       # colour by the model's loss, not a unit
         self.top_line = 0                            # first wrapped line on screen
         self.message = ""                            # one-line note (errors, what happened)
         self._source: tuple[str | None, str] = (None, "val")
@@ -135,7 +138,12 @@ class NeuronPane(Widget, can_focus=True):
         return "c" if self.kind == "c" and self.result and self.result.c is not None else "h"
 
     def values(self):
-        """(T,) the selected unit's activation per character."""
+        """(T,) the selected unit's activation per character, or in the surprisal view the
+        loss on each character as scale values (surprisal_render.as_values)."""
+        if self.surprisal:
+            if self.result._flat.get("surprisal") is None:
+                self.result._flat["surprisal"] = S.as_values(self.result.surprisal_bits())
+            return self.result._flat["surprisal"]
         return self.result.unit(self.effective_kind, self.layer_index, self.unit)
 
     def lines(self, width: int) -> list[tuple[int, int]]:
@@ -158,14 +166,21 @@ class NeuronPane(Widget, can_focus=True):
                                  "first eval). v: validation text, m: newest sample, t: type "
                                  "or paste text, o: open a file.\n", self.message)
         r = self.result
-        header = Text.assemble(
-            ("layer ", "dim"), f"{self.layer_index}", (f" of {r.num_layers} · unit ", "dim"),
-            f"{self.unit}", (f" of {r.hidden_size}", "dim"), "  ",
-            (KIND_LABELS[self.effective_kind], "bold"),
-            ("  iter ", "dim"), str(r.iteration), "  ", r.source, end="")
-        legend = R.render_scale_legend(no_color, cells=1)
-        if header.cell_len + len(f" {len(r.text)} chars") + 2 + legend.cell_len <= width:
-            header.append(f" {len(r.text)} chars")       # the colour key matters more
+        if self.surprisal:
+            header = Text.assemble(("surprisal ", "bold"), S.mean_line(r), end="")
+            legend = S.legend(no_color)
+        else:
+            header = Text.assemble(
+                ("layer ", "dim"), f"{self.layer_index}", (f" of {r.num_layers} · unit ", "dim"),
+                f"{self.unit}", (f" of {r.hidden_size}", "dim"), "  ",
+                (KIND_LABELS[self.effective_kind], "bold"), end="")
+            legend = R.render_scale_legend(no_color, cells=1)
+        header.append_text(Text.assemble(("  iter ", "dim"), str(r.iteration), "  ", r.source))
+        # the window used ('validation chars 1,500-3,500 of 63,924 (quotes, ...)'), else the size
+        for extra in (f": {r.where}" if r.where else None, f" {len(r.text)} chars"):
+            if extra and header.cell_len + len(extra) + 2 + legend.cell_len <= width:
+                header.append(extra)                     # the colour key matters more
+                break
         header.append("  ")
         header.append_text(legend)
         rows = [header]
@@ -195,10 +210,14 @@ class NeuronPane(Widget, can_focus=True):
 
     def cursor_line(self, no_color: bool) -> Text:
         r, t = self.result, self.cursor
-        value = float(self.values()[t])
-        out = Text.assemble(("char ", "dim"), f"{t} ", (R.glyph(r.text[t]), "bold"), " = ",
-                            (f"{value:+.3f}", R.activation_style(value, no_color)),
-                            ("  next: ", "dim"), no_wrap=True, overflow="ellipsis", end="")
+        if self.surprisal:
+            out = S.cursor_text(r, t, no_color)
+        else:
+            value = float(self.values()[t])
+            out = Text.assemble(("char ", "dim"), f"{t} ", (R.glyph(r.text[t]), "bold"), " = ",
+                                (f"{value:+.3f}", R.activation_style(value, no_color)), end="")
+        out.append("  next: ", "dim")
+        out.no_wrap, out.overflow = True, "ellipsis"
         out.append_text(R.render_prediction_strip(r.top_ids[t], r.top_probs[t], r.vocab,
                                                   no_color))
         if self.message:
@@ -226,6 +245,13 @@ class NeuronPane(Widget, can_focus=True):
             self.note("GRU/RNN layers have only h")
             return
         self.kind = "h" if self.kind == "c" else "c"
+        self.note("")
+
+    def action_toggle_surprisal(self) -> None:
+        if self.result is not None and self.result.loss is None:
+            self.note("this probe carries no per-character loss; re-probe (v) for it")
+            return
+        self.surprisal = not self.surprisal
         self.note("")
 
     def action_toggle_predictions(self) -> None:
