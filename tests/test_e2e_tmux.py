@@ -1,92 +1,34 @@
 """The monitor as a person uses it: a real `tuirnn run` in tmux, keys sent, screen captured.
 
-Also: SIGHUP and SIGTERM sent to a real training process save checkpoints/last.pt and exit
-cleanly. These train a tiny model for real (seconds on a CPU).
+Also the signals a monitor gets: SIGTERM stops the run (the trainer saves checkpoints/last.pt
+and exits), SIGHUP (a hung-up terminal) only detaches, and the trainer trains on until
+`tuirnn stop`. These train a tiny model for real (seconds on a CPU).
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-TUIRNN = [sys.executable, "-m", "tuirnn"]
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None,
-                                                  reason="tmux is not installed")]
+from conftest import run_cli, tiny_config
+from tmux_driver import (Tmux, events, exit_status, running, shell_command, stop_trainers,  # noqa: F401
+                         trainer_pid, wait_grows, wait_until)
 
-
-class Tmux:
-    def __init__(self, command: str, width: int = 120, height: int = 36) -> None:
-        # a server of its own (-L): killing the last session of a shared server races with the
-        # next test's new-session ("server exited unexpectedly"), and a user's tmux is left alone
-        self.name = f"tuirnn-test-{uuid.uuid4().hex[:8]}"
-        self.tmux = ["tmux", "-L", self.name]
-        # under load the pane can still be 80x24 when the command starts, and a resize that
-        # lands while Textual starts may be missed: start once the pane has its size (<= 5 s)
-        settle = (f'for i in $(seq 100); do [ "$(stty size)" = "{height} {width}" ] && break; '
-                  f"sleep 0.05; done; ")
-        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), "-c", str(ROOT), settle + command], check=True)
-
-    def capture(self) -> str:
-        return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
-                              capture_output=True, text=True).stdout
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        cmd = [*self.tmux, "send-keys", "-t", self.name] + (["-l"] if literal else []) + list(keys)
-        subprocess.run(cmd, check=True)
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            screen = self.capture()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} did not appear; the screen was:\n{self.capture()}")
-
-    def alive(self) -> bool:
-        return subprocess.run([*self.tmux, "has-session", "-t", self.name],
-                              capture_output=True).returncode == 0
-
-    def kill(self) -> None:
-        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
-
-
-def run_command(run_dir: Path, *args: str) -> str:
-    # stderr stays on the terminal (Textual draws there); the exit status lands in a file
-    quoted = " ".join(f"'{a}'" for a in [*TUIRNN, "run", *args])
-    return f"{quoted}; echo $? > '{run_dir}.exit'; sleep 30"
-
-
-def exit_status(run_dir: Path, timeout: float = 60.0) -> int:
-    path = Path(f"{run_dir}.exit")
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if path.exists() and path.read_text().strip():
-            return int(path.read_text())
-        time.sleep(0.2)
-    raise AssertionError("the process did not exit")
-
-
-def events(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stop_trainers"),
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
 def test_train_pause_sample_resume_quit_and_resume(tmp_path):
     run_dir = tmp_path / "run"
-    tmux = Tmux(run_command(run_dir, "configs/tiny.yaml", "--run-dir", str(run_dir),
-                            "--set", "train.max_iters=5000", "--set", "train.eval_every=50"))
+    done = tmp_path / "exit"
+    tmux = Tmux(shell_command("run", "configs/tiny.yaml", "--run-dir", str(run_dir),
+                              "--set", "train.max_iters=5000", "--set", "train.eval_every=50",
+                              exit_file=done))
     try:
-        tmux.wait_for("sample 1/", timeout=90)
+        tmux.wait_for("· T 0.8 ·", timeout=90)      # the first sample's header line
         tmux.keys("Space")
         screen = tmux.wait_for("PAUSED")
         tmux.keys("s")
@@ -103,7 +45,8 @@ def test_train_pause_sample_resume_quit_and_resume(tmp_path):
         tmux.keys("Space")
         tmux.wait_for("TRAINING")
         tmux.keys("q")
-        assert exit_status(run_dir) == 0
+        status = exit_status(done)
+        assert status == 0, tmux.capture()
     finally:
         tmux.kill()
     assert (run_dir / "checkpoints" / "last.pt").exists()
@@ -113,40 +56,45 @@ def test_train_pause_sample_resume_quit_and_resume(tmp_path):
     finished = [e for e in events(run_dir) if e["event"] == "RunFinished"]
     assert finished[-1]["reason"] == "stopped"
     stopped_at = finished[-1]["iteration"]
+    assert trainer_pid(run_dir) is None            # q stopped the trainer, not only the monitor
 
     # --resume continues the same run from where it stopped, in the monitor again
-    Path(f"{run_dir}.exit").unlink()
-    tmux = Tmux(run_command(run_dir, "--resume", str(run_dir), "--set", "train.max_iters="
-                            + str(stopped_at + 20)))
+    done.unlink()
+    tmux = Tmux(shell_command("run", "--resume", str(run_dir), "--set",
+                              f"train.max_iters={stopped_at + 20}", exit_file=done))
     try:
         tmux.wait_for("FINISHED", timeout=90)
         tmux.keys("q")
-        assert exit_status(run_dir) == 0
+        assert exit_status(done) == 0
     finally:
         tmux.kill()
     starts = [e for e in events(run_dir) if e["event"] == "RunStarted"]
     assert starts[-1]["start_iter"] == stopped_at
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
-def test_signal_saves_and_exits_cleanly(tmp_path, sig):
-    run_dir = tmp_path / "run"
-    pid_file = tmp_path / "pid"
-    quoted = " ".join(f"'{a}'" for a in [*TUIRNN, "run", "configs/tiny.yaml", "--run-dir",
-                                         str(run_dir), "--set", "train.max_iters=100000"])
-    # `exec` so the signal reaches the Python process itself, as a hung-up SSH session does
-    tmux = Tmux(f"sh -c 'echo $$ > {pid_file}; exec {quoted.replace(chr(39), '')}'; "
-                f"echo $? > '{run_dir}.exit'; sleep 30")
+def start_monitor(tmp_path, corpus):
+    """`tuirnn run` of a long tiny run in tmux, training past iter 0; returns (tmux, run folder,
+    exit file, monitor pid)."""
+    cfg = tiny_config(tmp_path, corpus, max_iters=100_000, eval_every=50, log_every=5)
+    run_dir, done, pid_file = tmp_path / "run", tmp_path / "exit", tmp_path / "pid"
+    tmux = Tmux(shell_command("run", str(cfg), "--run-dir", str(run_dir),
+                              exit_file=done, pid_file=pid_file))
+    screen = tmux.wait_for("TRAINING", timeout=90)
+    deadline = time.monotonic() + 60
+    while "iter 0/" in screen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        screen = tmux.capture()
+    return tmux, run_dir, done, int(pid_file.read_text())
+
+
+def test_sigterm_to_the_monitor_stops_the_run_and_saves(tmp_path, corpus_file):
+    tmux, run_dir, done, pid = start_monitor(tmp_path, corpus_file)
     try:
-        screen = tmux.wait_for("TRAINING", timeout=90)
-        deadline = time.monotonic() + 60
-        while "iter 0/" in screen and time.monotonic() < deadline:
-            time.sleep(0.2)
-            screen = tmux.capture()
-        pid = int(pid_file.read_text())
+        trainer = trainer_pid(run_dir)
+        assert trainer is not None and trainer != pid     # the trainer is a process of its own
         t0 = time.monotonic()
-        os.kill(pid, sig)
-        status = exit_status(run_dir, timeout=60)
+        os.kill(pid, signal.SIGTERM)
+        status = exit_status(done, timeout=60)
         took = time.monotonic() - t0
     finally:
         tmux.kill()
@@ -155,3 +103,23 @@ def test_signal_saves_and_exits_cleanly(tmp_path, sig):
     assert (run_dir / "checkpoints" / "last.pt").exists()
     last = [e for e in events(run_dir) if e["event"] == "RunFinished"][-1]
     assert last["reason"] == "stopped"
+    wait_until(lambda: not running(trainer), 15, "the trainer exiting")
+
+
+def test_sighup_to_the_monitor_detaches_and_the_run_goes_on(tmp_path, corpus_file):
+    tmux, run_dir, done, pid = start_monitor(tmp_path, corpus_file)
+    try:
+        os.kill(pid, signal.SIGHUP)
+        assert exit_status(done, timeout=30) == 0
+    finally:
+        tmux.kill()
+    assert not any(e["event"] == "RunFinished" for e in events(run_dir))
+    wait_grows(run_dir / "events.jsonl")                   # still training, nobody attached
+    assert trainer_pid(run_dir) is not None
+    t0 = time.time()
+    proc = run_cli("stop", str(run_dir), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"stopped {run_dir.name} at iter" in proc.stdout
+    assert (run_dir / "checkpoints" / "last.pt").stat().st_mtime >= t0 - 1
+    assert [e for e in events(run_dir) if e["event"] == "RunFinished"][-1]["reason"] == "stopped"
+    assert trainer_pid(run_dir) is None

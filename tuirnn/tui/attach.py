@@ -27,6 +27,7 @@ from .app import MonitorApp
 from .messages import EventInbox, RunExited
 
 HANGUP_EXIT_S = 3.0     # a hung-up terminal may never take our last writes: leave anyway
+RESPONDER_EXIT_S = 10.0  # the checkpoint thread finishing its answer before we exit
 
 
 def checkpoint_of(run_dir: Path) -> Path | None:
@@ -53,7 +54,8 @@ def as_history(events: list[Any]) -> list[Any]:
 
 
 class AttachedApp(MonitorApp):
-    BINDINGS = [Binding("d", "detach", "Detach", tooltip="Leave the run training; tuirnn attach comes back")]
+    BINDINGS = [Binding("d", "detach", "Detach",
+                        tooltip="detach: leave the run training; tuirnn attach comes back")]
 
     def __init__(self, run_dir: Path, inbox: EventInbox, control=None,
                  default_text: Callable | None = None) -> None:
@@ -103,6 +105,9 @@ class AttachedApp(MonitorApp):
     def on_unmount(self) -> None:
         if self._responder is not None:
             self._responder.control.stop()
+            # torch still running on that thread at interpreter exit aborts the process
+            # ("terminate called without an active exception", exit 134): let it end first
+            self._responder.thread.join(timeout=RESPONDER_EXIT_S)
 
     # --- a run without its trainer --------------------------------------------------------------
     def serve_from_checkpoint(self) -> None:
