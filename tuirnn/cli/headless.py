@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..core.control import Control
-from ..core.events import (EvalCompleted, Paused, Resumed, RunFailed, RunFinished,
-                     RunStarted, SampleGenerated, StepsCompleted)
+from ..core.events import (AlertCleared, AlertRaised, EvalCompleted, Paused, Resumed, RunFailed,
+                     RunFinished, RunStarted, SampleGenerated, StepsCompleted)
 from .hints import resume_hint
 from .stopping import StopSignals
 
@@ -51,6 +51,7 @@ class HeadlessPrinter:
         self.last_line = 0.0
         self.failed: RunFailed | None = None
         self.finished: RunFinished | None = None
+        self.diverged: AlertRaised | None = None
 
     def say(self, text: str, markup: bool = False) -> None:
         """One log line, never wrapped (a terminal may fold it on screen; a file keeps it whole)."""
@@ -72,6 +73,8 @@ class HeadlessPrinter:
             self.finished = ev
         elif isinstance(ev, RunFailed):
             self.failed = ev
+        elif isinstance(ev, AlertRaised) and ev.kind == "diverged":
+            self.diverged = ev
         if self.console.quiet:
             return
         try:
@@ -118,6 +121,14 @@ class HeadlessPrinter:
             c.rule(style="dim")
         elif isinstance(ev, (Paused, Resumed)):
             say(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
+        elif isinstance(ev, AlertRaised):
+            if ev.action != "stopped":    # a stopped run says it once, at the end (stderr)
+                say(f"iter {ev.iteration:>7}  {ev.message}"
+                    + ("; paused (a monitor is attached)" if ev.action == "paused" else ""))
+        elif isinstance(ev, AlertCleared):
+            say(f"iter {ev.iteration:>7}  {ev.kind} no longer holds")
+        elif isinstance(ev, RunFinished) and ev.reason == "diverged":
+            self._stop_bar()              # run_headless says it, with the exit status
         elif isinstance(ev, RunFinished):
             self._stop_bar()
             best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
@@ -139,7 +150,8 @@ def rank_times(ev: StepsCompleted) -> str:
 
 
 def run_headless(trainer, control: Control, stops: StopSignals | None = None) -> int:
-    """Train in this thread; returns the exit status (0 done or stopped, 1 failed, 2 bad input,
+    """Train in this thread; returns the exit status (0 done or stopped, 1 failed or diverged,
+    2 bad input,
     130 when a third signal abandoned the final save).
 
     `stops` (installed by `tuirnn run` before the run folder existed) handles Ctrl+C, SIGTERM
@@ -169,6 +181,12 @@ def run_headless(trainer, control: Control, stops: StopSignals | None = None) ->
         else:
             print(f"error: {failed.error}", file=sys.stderr)
         return failed.exit_status
+    if printer.finished is not None and printer.finished.reason == "diverged":
+        what = printer.diverged.message if printer.diverged else "the loss diverged"
+        print(f"error: {what}; stopped and saved {trainer.run_dir}/checkpoints/last.pt "
+              "(best.pt keeps the best sane model); lower train.learning_rate or set "
+              "train.grad_clip, and start again", file=sys.stderr)
+        return 1
     if control.stopped and printer.finished is not None and printer.finished.reason == "stopped":
         printer.say(f"stopped; saved {trainer.run_dir}/checkpoints/last.pt; "
                     f"continue with: {resume_hint(trainer.run_dir)}")

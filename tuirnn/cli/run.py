@@ -137,6 +137,7 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
         # every live run serves its control socket: monitors, attach, stop and ls are clients
         server = ControlServer(run_dir, control, history).start()
         trainer.sinks += [log, stops, server]
+        trainer.watched = watched_by(server, launch.in_trainer_process())
         announce_ready(run_dir)          # a monitor that started us attaches now
         from .headless import run_headless
         return run_headless(trainer, control, stops)
@@ -147,6 +148,15 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
             log.close()
         lock.release()
         trainer.close()
+
+
+def watched_by(server, started_by_monitor: bool):
+    """Does a monitor watch this run now? Decides what a divergence does: pause (a monitor
+    shows it, the user decides) or stop, save last.pt and exit 1 (nobody would see a pause).
+    Watched: a client is attached, or `tuirnn run` in a terminal started this trainer and its
+    monitor has not attached yet (it is on its way). A run started headless with no client
+    attached, or whose every monitor has detached, is not watched."""
+    return lambda: server.clients > 0 or (started_by_monitor and server.greeted_ever == 0)
 
 
 # Keys a resumed run cannot change, and why (the saved state depends on them).

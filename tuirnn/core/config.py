@@ -61,6 +61,7 @@ class TrainConfig:
     seed: int = 123
     device: str = "auto"           # auto | cpu | cuda | cuda:N | mps
     keep_snapshots: int = 20       # newest snapshot files kept; 0 keeps all
+    plateau_evals: int = 5         # alert "plateau" after this many evals without a new best; 0: never
     threads: int = 0               # CPU threads for torch; 0: torch's choice (all physical cores)
 
 
@@ -110,6 +111,7 @@ _POSITIVE = {
     "train.eval_every_after",
 }
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
+                 "train.plateau_evals",
                  "train.threads",
                  "train.seed", "sample.seed"}
 _AUTO_OK = {"train.eval_every"}     # keys that also take the word auto

@@ -144,9 +144,34 @@ class RunResumed:
 
 
 @dataclass(frozen=True)
+class AlertRaised:
+    """The trainer noticed something the watcher should see.
+
+    kind: diverged   the train loss is NaN/inf or more than 3x the first one, or the val loss
+                     is (char-rnn's "loss is exploding"); action says what the trainer did:
+                     "paused" (someone watches) or "stopped" (nobody does: exit status 1)
+          overfitting  the val loss rose at 3 evals in a row
+          plateau    no new best val loss in `train.plateau_evals` evals
+    """
+    iteration: int
+    kind: str
+    message: str                 # one line, e.g. "loss is exploding: nan at iter 57"
+    value: float | None = None   # the loss that raised it
+    action: str = ""             # diverged only: paused | stopped
+
+
+@dataclass(frozen=True)
+class AlertCleared:
+    """An overfitting or plateau alert no longer holds (a new best, a val loss that fell),
+    or training went on after a divergence."""
+    iteration: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class RunFinished:
     iteration: int
-    reason: str                  # max_iters | max_epochs | stopped
+    reason: str                  # max_iters | max_epochs | stopped | diverged
     best_val_loss: float | None
     best_checkpoint: str | None
 
@@ -161,7 +186,8 @@ class RunFailed:
 
 EVENT_TYPES = {cls.__name__: cls for cls in (
     RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
-    ProbeCompleted, CheckpointSaved, Paused, Resumed, RunResumed, RunFinished, RunFailed)}
+    ProbeCompleted, CheckpointSaved, Paused, Resumed, RunResumed, RunFinished, RunFailed,
+    AlertRaised, AlertCleared)}
 
 
 def to_json_dict(event: Any) -> dict[str, Any]:

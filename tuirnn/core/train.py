@@ -17,13 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as ckpt_mod
+from .alerts import AlertWatch
 from .config import Config
 from .control import Control, ProbeRequest, SampleRequest, SaveRequest
 from .data import Batcher, Corpus, val_batcher
 from .errors import RankLost, StorageError, UserError
 from .evaluate import mean_loss
-from .events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
-                     RunFinished, RunResumed, RunStarted, SampleGenerated, StepsCompleted)
+from .events import (AlertCleared, AlertRaised, CheckpointSaved, EvalCompleted, EvalStarted,
+                     Paused, Resumed, RunFailed, RunFinished, RunResumed, RunStarted,
+                     SampleGenerated, StepsCompleted)
 from .model import CharRNN, build, check_fits
 from .responder import Responder
 
@@ -133,6 +135,11 @@ class Trainer:
         # requests (this thread still owns the model) until Control.stop().
         self.serve_after_finish = False
         self.device = pick_device(cfg.train.device)
+        self.alerts = AlertWatch(cfg.train.plateau_evals)
+        # Does someone watch? Then a divergence pauses the run; else it stops it (exit 1).
+        # `tuirnn run` sets this (a monitor attached, or on its way); alone, nobody does.
+        self.watched: Callable[[], bool] = lambda: False
+        self.diverged_stop = False           # stopped by a divergence: RunFinished "diverged"
 
     # --- events ---------------------------------------------------------------------------
     def emit(self, event: Any) -> None:
@@ -293,13 +300,14 @@ class Trainer:
             if eval_due(self.iteration, cfg.eval_every, cfg.eval_every_after) or last:
                 self._evaluate_and_save()
                 window_start = time.perf_counter()
-        if self.control.stopped and self.iteration < self.max_iters:
+        if self.control.stopped and (self.iteration < self.max_iters or self.diverged_stop):
             if window:  # the steps since the last report, so the log holds every step
                 self._report_steps(window, window_start, run_start)
             self._save("last", kind="last")
-            self.emit(RunFinished(self.iteration, "stopped", self._best_or_none(), self.best_path))
+            reason = "diverged" if self.diverged_stop else "stopped"
+            self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
             return
-        reason = "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
+        reason = "diverged" if self.diverged_stop else "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
         while self.serve_after_finish and not self.control.stopped:
             self.control.wait(0.25)
@@ -314,6 +322,25 @@ class Trainer:
             losses=tuple(losses), lr=self.lr,
             chars_per_sec=len(losses) * self.train_data.chars_per_batch / max(now - window_start, 1e-9),
             elapsed_s=now - run_start))
+        match self.alerts.train_losses(self.iteration, losses):
+            case AlertRaised() as alert:
+                self._diverged(alert)
+            case AlertCleared() as cleared:
+                self.emit(cleared)
+            case None:
+                pass
+
+    def _diverged(self, alert: AlertRaised) -> None:
+        """The loss exploded. Watched (a monitor attached): pause at once, the monitor shows
+        a red banner. Nobody watching: stop, save last.pt (never best.pt), RunFinished
+        "diverged", and the process exits 1."""
+        if self.watched():
+            self.emit(dataclasses.replace(alert, action="paused"))
+            self.control.pause()
+        else:
+            self.emit(dataclasses.replace(alert, action="stopped"))
+            self.diverged_stop = True
+            self.control.stop()
 
     def _best_or_none(self) -> float | None:
         return None if math.isinf(self.best_val_loss) else self.best_val_loss
@@ -358,11 +385,19 @@ class Trainer:
         self.emit(EvalStarted(self.iteration))
         val = self.evaluate()
         self.last_val_loss = val
-        is_best = val < self.best_val_loss
+        exploded = self.alerts.val_exploded(val)
+        is_best = val < self.best_val_loss and not exploded    # a diverged model is never best
         if is_best:
             self.best_val_loss = val
         n = len(self.train_data)
         self.emit(EvalCompleted(self.iteration, self.iteration / n, val, self.best_val_loss, is_best))
+        if exploded:           # no samples or snapshots of a blown-up model
+            alert = self.alerts.val_diverged(self.iteration, val)
+            if alert is not None:
+                self._diverged(alert)
+            return
+        for event in self.alerts.val_loss(self.iteration, val):
+            self.emit(event)
         s = self.cfg.sample
         self._sample(SampleRequest(None, s.prime, s.temperature, s.length, s.top_k,
                                    seed=None, stream=False))

@@ -74,6 +74,7 @@ class ControlServer:
                                         "run_name": None, "iteration": 0, "max_iters": None,
                                         "paused": False, "last_checkpoint": None}
         self.dropped = 0                        # clients dropped for falling behind
+        self.greeted_ever = 0                   # clients greeted since the server started
         self._linger_s = 2.0
         for event in history:
             self._dispatch(event)
@@ -274,6 +275,7 @@ class ControlServer:
                     "attach with the tuirnn version that started the run", "version"))
                 return
             peer.greeted = True
+            self.greeted_ever += 1
             peer.history_end = len(self._history)
             peer.out += json_frame({"hello": dict(self.summary, version=PROTOCOL_VERSION,
                                                   client_id=peer.client_id,

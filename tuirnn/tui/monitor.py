@@ -15,8 +15,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from ..core.events import (EvalCompleted, EvalStarted, Paused, ProbeCompleted, RunFailed,
-                      RunFinished, RunStarted, SampleGenerated)
+from ..core.events import (AlertRaised, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
+                      Resumed, RunFailed, RunFinished, RunStarted, SampleGenerated)
 from ..remote.client import RequestRefused, TrainerGone
 from .render import fmt_loss
 from .state import RunState, SampleEntry
@@ -75,7 +75,7 @@ class MonitorScreen(Screen):
 
     def on_mount(self) -> None:
         self.ready = True
-        if self.state.over:
+        if self.state.over or "diverged" in self.state.alerts:
             self.show_banner()
         self.app.drain()
 
@@ -118,6 +118,11 @@ class MonitorScreen(Screen):
                 why = self.cannot_serve()
                 if why is not None and self.neuron_pane is not None:
                     self.neuron_pane.cancel_pending(why)
+            elif isinstance(ev, (AlertRaised, Paused)) and "diverged" in self.state.alerts \
+                    and self.ready:
+                self.show_banner()            # the trainer paused for a divergence: say why
+            elif isinstance(ev, Resumed) and self.ready and not self.state.over:
+                self.query_one("#banner", Static).display = False   # going on anyway
             elif isinstance(ev, RunStarted):
                 self.sample_config = self._defaults_from_config(ev.config)
             elif isinstance(ev, RequestRefused) and self.ready:
@@ -145,6 +150,7 @@ class MonitorScreen(Screen):
 
     def show_banner(self) -> None:
         st, banner = self.state, self.query_one("#banner", Static)
+        banner.set_class(False, "failed", "finished")
         if st.failed is not None:
             where = st.run.run_dir if st.run else "the run folder"
             banner.update(Text.assemble(
@@ -158,6 +164,21 @@ class MonitorScreen(Screen):
                 ("✖ trainer gone", "bold"), f" at iter {g.iteration}; last checkpoint {ckpt}\n",
                 f"{g.reason} · s and Neurons use the checkpoint · q quits"))
             banner.set_class(True, "failed")
+        elif st.finished is not None and st.finished.reason == "diverged":
+            alert = st.alerts.get("diverged")
+            banner.update(Text.assemble(
+                ("✖ diverged", "bold"), f" at iter {st.finished.iteration}: "
+                f"{alert.message if alert else 'the loss exploded'}\n",
+                "stopped; last.pt saved, best.pt keeps the best sane model · lower "
+                "train.learning_rate or set train.grad_clip · q quits"))
+            banner.set_class(True, "failed")
+        elif "diverged" in st.alerts and st.state in ("paused", "pausing", "starting"):
+            alert = st.alerts["diverged"]
+            banner.update(Text.assemble(
+                ("✖ loss diverged, run paused", "bold"), f": {alert.message}\n",
+                "space goes on anyway (no best.pt or snapshot of a diverged model) · "
+                "q stops and saves last.pt"))
+            banner.set_class(True, "failed")
         elif st.finished is not None:
             f = st.finished
             best = f" · best val {fmt_loss(f.best_val_loss)}" if f.best_val_loss is not None else ""
@@ -167,6 +188,8 @@ class MonitorScreen(Screen):
                 ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best} · q quits\n",
                 f"checkpoint: {short_path(ckpt) if ckpt else '–'} · s and Neurons still work"))
             banner.set_class(True, "finished")
+        else:
+            return
         banner.display = True
 
     def request_probe(self) -> None:

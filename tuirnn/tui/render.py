@@ -120,11 +120,28 @@ def progress_line(st, width: int) -> Text:
     return l2
 
 
+ALERT_MARKS = {   # kind -> (mark, style); kept short: it comes first on the header's line 1
+    "diverged": ("⚠ DIVERGED", "bold white on red"),
+    "overfitting": ("overfitting?", "bold black on yellow"),
+    "plateau": ("plateau", "bold black on yellow"),
+}
+
+
+def alert_marks(alerts: dict) -> Text:
+    """' overfitting? ' etc. for the alerts in force (kind -> AlertRaised), each then a space."""
+    out = Text()
+    for kind, (mark, style) in ALERT_MARKS.items():
+        if kind in alerts:
+            out.append(f" {mark} ", style=style)
+            out.append(" ")
+    return out
+
+
 def header_lines(st, width: int) -> list[Text]:
     """Three header lines from a RunState-like `st` (run, iteration, epoch, losses, ...)."""
     run = st.run
     badge = Text(f" {st.state.upper()} ", style=STATE_STYLES.get(st.state, "reverse"))
-    l1 = Text.assemble(badge, " ")
+    l1 = Text.assemble(badge, " ", alert_marks(getattr(st, "alerts", {})))
     if run is None:
         l1.append("waiting for the run to start…", style="dim")
         return [l1, Text(""), Text("")]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
+from ..core.events import (AlertCleared, AlertRaised, CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
                       Resumed, RunFailed, RunFinished, RunResumed, RunStarted, SampleChunkGenerated,
                       SampleGenerated, StepsCompleted)
 from ..remote.client import RequestRefused, TrainerGone
@@ -62,6 +62,7 @@ class RunState:
     gone: TrainerGone | None = None    # the trainer died (or dropped us) before the run ended
     failed: RunFailed | None = None
     probe: ProbeCompleted | None = None
+    alerts: dict[str, AlertRaised] = field(default_factory=dict)  # kind -> the one in force
     version: int = 0           # bumped whenever the loss series change (chart cache key)
     _ema: float = 0.0
     _ema_w: float = 0.0
@@ -157,6 +158,12 @@ class RunState:
         if isinstance(ev, ProbeCompleted):
             self.probe = ev
             return {"probe"}
+        if isinstance(ev, AlertRaised):
+            self.alerts[ev.kind] = ev
+            return {"header", "alert"}
+        if isinstance(ev, AlertCleared):
+            self.alerts.pop(ev.kind, None)
+            return {"header", "alert"}
         if isinstance(ev, CheckpointSaved):
             self.last_checkpoint = ev
             if ev.kind == "best":
