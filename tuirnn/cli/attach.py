@@ -26,17 +26,22 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
     from ..remote.lookup import resolve_run
+    from .serve import in_browser
+    if in_browser():      # a tab of tuirnn serve: stdout carries the screen, nothing else
+        return monitor(resolve_run(args.run, Path(args.root)), report=False)
     if not sys.stdout.isatty():
         raise UserError("tuirnn attach needs a terminal; use tuirnn ls or tail RUN/train.log "
                         "to follow a run from a script")
     return monitor(resolve_run(args.run, Path(args.root)))
 
 
-def monitor(run_dir: Path) -> int:
-    """Run the attached monitor, then print where things stand in the terminal."""
+def monitor(run_dir: Path, report: bool = True) -> int:
+    """Run the attached monitor, then (with `report`) print where things stand in the terminal."""
     from ..tui.attach import attach_monitor
     from .neurons import default_text
     status, app = attach_monitor(run_dir, default_text)
+    if not report:
+        return status
     st = app.run_state
     if app.detached:
         going = "stays paused" if st.state == "paused" else "goes on training"
