@@ -165,3 +165,40 @@ async def test_monitor_red_banner_on_divergence_and_header_marks():
         app.feed(RunFinished(220, "diverged", 1.6, None))
         await pilot.pause()
         assert banner.display and "✖ diverged at iter 220" in screen_text(app)
+
+
+def test_e2e_divergence_pauses_a_run_its_monitor_watches(tmp_path, monkeypatch):
+    """The way `tuirnn run` in a terminal starts a trainer (its monitor on the way): the
+    divergence pauses the run, the attached client hears why, and a stop ends it with exit 0."""
+    import time
+
+    from tuirnn.cli import launch
+    from tuirnn.remote.client import connect
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(make_text(4000, seed=1), encoding="utf-8")
+    sets = ["model.hidden_size=16", "model.num_layers=1", "train.batch_size=4",
+            "train.seq_length=16", "train.eval_every=50", "train.log_every=5", "train.threads=1",
+            "sample.length=20", f"data.path={corpus}", "data.val_frac=0.1",
+            "train.max_iters=100000", "train.learning_rate=1e6", "train.grad_clip=0"]
+    argv = ["run", "--run-dir", str(tmp_path / "run")] + [a for s in sets for a in ("--set", s)]
+    proc, run_dir = launch.start_trainer(argv + ["--headless"])
+    assert run_dir is not None
+    got = []
+    ctl = connect(run_dir, on_event=got.append, on_history=got.extend)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(isinstance(e, Paused) for e in got) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alert = next(e for e in got if isinstance(e, AlertRaised))
+        assert alert.kind == "diverged" and alert.action == "paused"
+        assert proc.poll() is None                       # paused, waiting for the user
+        ctl.stop()
+        assert proc.wait(60) == 0
+    finally:
+        ctl.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert (run_dir / "checkpoints" / "last.pt").exists()
+    logged = (run_dir / "events.jsonl").read_text()
+    assert '"action": "paused"' in logged and '"reason": "stopped"' in logged
