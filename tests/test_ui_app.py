@@ -1,7 +1,10 @@
 """Pilot tests of the monitor, driven by a fake event stream (no torch, no trainer thread)."""
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 from textual.widgets import Input, TabbedContent
 
 from tuirnn.core.control import ProbeRequest, SampleRequest, SaveRequest
@@ -194,7 +197,12 @@ async def test_log_toggle_and_help():
         assert isinstance(app.screen, HelpScreen)
         shown = app.export_screenshot().replace("&#160;", " ")
         assert "Monitor keys" in shown and "Neurons tab keys" in shown
-        assert "find units" in shown and "go to a unit" in shown and "from 0" in shown
+        assert "Esc closes" in shown
+        console = Console(width=200, file=io.StringIO(), record=True)
+        for widget in app.screen.query("Static"):
+            console.print(widget.content)
+        help_text = console.export_text()
+        assert "rank all units" in help_text and "go to a unit" in help_text and "from 0" in help_text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -202,17 +210,20 @@ async def test_log_toggle_and_help():
 @sync
 async def test_command_palette_lists_the_monitor_commands():
     app = make_app(events=fake_run(3))
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in ("Pause / resume training", "Sample now", "Save checkpoint now",
-                      "Toggle log scale", "Stop and quit", "Show keys", "Samples tab"):
+        # one command per bound action, titled by its binding, the key in its help line
+        for title in ("Pause", "Sample", "Save", "Log", "Quit", "Keys", "Samples tab",
+                      "Older sample", "Neurons: Next unit"):
             assert title in commands
-        assert "Quit" not in commands and "Keys" not in commands    # no duplicates
-        commands["Neurons tab"].callback()
+        assert "Resume" not in commands                  # space is Pause while training
+        assert "key s" in commands["Sample"].help and "prime" in commands["Sample"].help
+        assert [c.title for c in app.get_system_commands(app.screen)].count("Quit") == 1
+        await commands["Neurons tab"].callback()
         assert app.monitor.query_one(TabbedContent).active == "neurons"
-        commands["Log scale on the loss chart"].callback()
+        await commands["Log"].callback()
         assert app.monitor.query_one(LossChart).log
-        commands["Linear scale on the loss chart"].callback()
+        await commands["Log"].callback()
         assert not app.monitor.query_one(LossChart).log
 
 

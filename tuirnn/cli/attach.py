@@ -38,13 +38,14 @@ def main(args) -> int:
 def monitor(run_dir: Path, report: bool = True) -> int:
     """Run the attached monitor, then (with `report`) print where things stand in the terminal."""
     from ..tui.attach import attach_monitor
+    from ..tui.state import RunPhase
     from .neurons import default_text
     status, app = attach_monitor(run_dir, default_text)
     if not report:
         return status
     st = app.run_state
     if app.detached:
-        going = "stays paused" if st.state == "paused" else "goes on training"
+        going = "stays paused" if st.state == RunPhase.PAUSED else "goes on training"
         print(f"tuirnn: detached; {run_dir.name} {going}. "
               f"Back with: {program()} attach {shlex.quote(str(run_dir))}")
         return 0

@@ -18,7 +18,8 @@ from textual.binding import Binding
 from ..core.control import Control
 from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
-from .state import RunState
+from .palette import palette_commands
+from .state import RunPhase, RunState
 
 DRAIN_INTERVAL = 1.0      # s between inbox drains (step reports); urgent events come at once
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
@@ -28,7 +29,7 @@ class MonitorApp(App[int]):
     CSS_PATH = "tuirnn.tcss"
     TITLE = "tuirnn"
     BINDINGS = [
-        Binding("q", "stop", "Quit"),
+        Binding("q", "stop", "Quit", tooltip="stop: finish the step, save checkpoints/last.pt, quit"),
         # Ctrl+C stops the run (saving first) rather than Textual's "press ctrl+q" hint
         Binding("ctrl+c", "stop", "Quit", show=False, priority=True),
         Binding("ctrl+q", "stop", "Quit", show=False, priority=True),
@@ -97,7 +98,7 @@ class MonitorApp(App[int]):
         if self.run_state.over:            # a finished run's trainer only serves requests
             self.notify("Closing…", timeout=10)
         else:
-            self.run_state.set_state("stopping")
+            self.run_state.set_state(RunPhase.STOPPING)
             self.monitor.refresh_parts({"header"})
             self.notify("Stopping: finishing the step and saving checkpoints/last.pt…", timeout=10)
 
@@ -107,26 +108,7 @@ class MonitorApp(App[int]):
         for command in super().get_system_commands(screen):
             if command.title not in ("Quit", "Keys"):
                 yield command
-        m = self.monitor
-        for title, help_text, action in (
-            ("Pause / resume training", "Stop at the next step boundary, or go on", m.action_toggle_pause),
-            ("Sample now", "Prime, temperature, length, top-k, seed", m.action_sample),
-            ("Save checkpoint now", "Write checkpoints now", m.action_save),
-            ("Older sample", "Step back through the sample history", m.action_older),
-            ("Newer sample", "Step forward through the sample history", m.action_newer),
-            ("Toggle log scale", "Loss chart: log or linear y axis", m.action_toggle_log),
-            ("Log scale on the loss chart", "Loss chart: log y axis", lambda: m.set_log(True)),
-            ("Linear scale on the loss chart", "Loss chart: linear y axis",
-             lambda: m.set_log(False)),
-            ("Training tab", "Loss chart and the newest sample (key 1)",
-             lambda: m.action_tab("training")),
-            ("Samples tab", "Every sample so far (key 2)", lambda: m.action_tab("samples")),
-            ("Neurons tab", "Text coloured by one hidden unit (key 3)",
-             lambda: m.action_tab("neurons")),
-            ("Show keys", "Every key of the monitor", m.action_help),
-            ("Stop and quit", "Save checkpoints/last.pt and exit", self.action_stop),
-        ):
-            yield SystemCommand(title, help_text, action)
+        yield from palette_commands(self)
 
 
 def make_app(control: Control | None = None, events: Iterable = ()) -> MonitorApp:

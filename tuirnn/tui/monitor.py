@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from ..core.events import (AlertRaised, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
                       Resumed, RunFailed, RunFinished, RunStarted, SampleGenerated)
 from ..remote.client import RequestRefused, TrainerGone
 from .render import fmt_loss
-from .state import RunState, SampleEntry
+from .state import RunPhase, RunState, SampleEntry
+from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
 from .widgets.loss_chart import LossChart
 from .widgets.sample_dialog import SampleDialog
@@ -43,27 +44,47 @@ def short_path(path: str) -> str:
 
 
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
+# key rows of two or more bindings (one line in the help screen, one footer entry)
+PAUSE = Binding.Group("Pause")
+HISTORY = Binding.Group("Older/newer", compact=True)
+DIFF = Binding.Group("Diff")
+SMOOTHING = Binding.Group("Smoothing", compact=True)
+TABS = Binding.Group("Tabs", compact=True)
 
 
 class MonitorScreen(Screen):
+    # Each key once: the footer word, then the line the help screen, palette and README show
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume training"),
-        Binding("s", "sample", "Sample"),
-        Binding("c", "save", "Save"),
-        Binding("left_square_bracket", "older", "Older"),
-        Binding("right_square_bracket", "newer", "Newer"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("z", "chart_window", "Zoom", show=False),
-        Binding("y", "toggle_clip", "Y range", show=False),
-        Binding("comma", "smoothing(-1)", "Less smooth", show=False),
-        Binding("full_stop", "smoothing(1)", "Smoother", show=False),
-        Binding("e", "toggle_samples", "Timeline/all", show=False),
-        Binding("b", "mark_base", "Diff base", show=False),
-        Binding("equals_sign", "diff", "Diff", show=False),
-        Binding("1", "tab('training')", "Training", show=False),
-        Binding("2", "tab('samples')", "Samples", show=False),
-        Binding("3", "tab('neurons')", "Neurons", show=False),
-        Binding("question_mark", "help", "Keys"),
+        # one of the two is active (check_action): the footer says Pause or Resume
+        Binding("space", "toggle_pause", "Pause", group=PAUSE,
+                tooltip="pause / resume training (at the next step boundary)"),
+        Binding("space", "resume", "Resume", group=PAUSE),
+        Binding("s", "sample", "Sample", tooltip="sample now: prime, temperature, length, top-k, seed"),
+        Binding("c", "save", "Save", tooltip="save a checkpoint now (checkpoints/last.pt)"),
+        Binding("left_square_bracket", "older", "Older sample", group=HISTORY,
+                tooltip="older / newer sample in the Samples tab"),
+        Binding("right_square_bracket", "newer", "Newer sample", group=HISTORY),
+        Binding("e", "toggle_samples", "Timeline / other samples", show=False,
+                tooltip="Samples tab: the timeline of fixed samples / the other samples "
+                        "(random and requested)"),
+        Binding("b", "mark_base", "Mark diff base", show=False, group=DIFF,
+                tooltip="timeline: mark the selected sample as the diff's base / line diff of "
+                        "two fixed samples (the base, or else the one before, and the selected one)"),
+        Binding("equals_sign", "diff", "Diff two fixed samples", show=False, group=DIFF),
+        Binding("l", "toggle_log", "Log", tooltip="loss chart: linear / log scale"),
+        Binding("z", "chart_window", "Zoom the loss chart", show=False,
+                tooltip="loss chart: the whole run / its last 25% / its last 2000 iterations"),
+        Binding("comma", "smoothing(-1)", "Less smoothing", show=False, group=SMOOTHING,
+                tooltip="loss chart: less / more smoothing (EMA weight 0 to 0.99, shown in the title)"),
+        Binding("full_stop", "smoothing(1)", "More smoothing", show=False, group=SMOOTHING),
+        Binding("y", "toggle_clip", "Y range", show=False,
+                tooltip="loss chart: robust y range (the start of the window left out) / the full range"),
+        Binding("1", "tab('training')", "Training tab", show=False, group=TABS,
+                tooltip="Training / Samples / Neurons / Runs tab"),
+        Binding("2", "tab('samples')", "Samples tab", show=False, group=TABS),
+        Binding("3", "tab('neurons')", "Neurons tab", show=False, group=TABS),
+        Binding("4", "tab('runs')", "Runs tab", show=False, group=TABS),
+        Binding("question_mark", "help", "Keys", tooltip="help: every key"),
     ]
 
     def __init__(self, state: RunState) -> None:
@@ -72,6 +93,7 @@ class MonitorScreen(Screen):
         self.sample_config: dict = {}      # the run's sample section (what empty fields mean)
         self.sample_last: dict = {}        # the form as last sent (the next dialog starts there)
         self.ready = False       # widgets composed; before that events only fold into state
+        self._footer_paused = False   # the footer shows space Resume
 
     def on_mount(self) -> None:
         self.ready = True
@@ -91,7 +113,7 @@ class MonitorScreen(Screen):
                 yield SamplesTab(self.state, id="samples-tab")
             with TabPane("Neurons", id="neurons"):
                 yield NeuronPane(id="neuron-pane")
-        yield Footer(compact=True)
+        yield MonitorFooter(compact=True)
 
     # --- attributes down ------------------------------------------------------------------
     @property
@@ -138,6 +160,9 @@ class MonitorScreen(Screen):
             return
         if "header" in changed:
             self.query_one(StatusHeader).refresh()
+            if self.state.state.pausing_or_paused != self._footer_paused:
+                self._footer_paused = not self._footer_paused
+                self.refresh_bindings()          # space: Pause <-> Resume
         if "loss" in changed:
             self.query_one(LossChart).data_changed(now=chart_now)
         elif chart_now:
@@ -234,7 +259,7 @@ class MonitorScreen(Screen):
             return "the run has not started yet"
         if st.failed is not None:
             return "the run failed"
-        if st.state == "stopping" or (st.finished is not None and st.finished.reason == "stopped"):
+        if st.state == RunPhase.STOPPING or (st.finished is not None and st.finished.reason == "stopped"):
             return "the run is stopping"
         if st.finished is not None:
             if training_only:
@@ -250,12 +275,21 @@ class MonitorScreen(Screen):
             self.notify(f"Cannot {what}: {why}.", severity="warning")
         return why is not None
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """space is Pause, or Resume while paused (the footer shows the one that applies)."""
+        if action in ("toggle_pause", "resume"):
+            return (action == "resume") == self.state.state.pausing_or_paused
+        return True
+
     def action_toggle_pause(self) -> None:
         if self._refuse("pause", training_only=True):
             return
         pausing = self.control.toggle_pause()
-        self.state.set_state("pausing" if pausing else "resuming")
+        self.state.set_state(RunPhase.PAUSING if pausing else RunPhase.RESUMING)
         self.query_one(StatusHeader).refresh()
+        self.refresh_bindings()
+
+    action_resume = action_toggle_pause
 
     def action_sample(self) -> None:
         if self._refuse("sample"):
@@ -341,10 +375,20 @@ class MonitorScreen(Screen):
         self.query_one(LossChart).log = log
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if tabs.query(f"TabPane#{tab}"):
+            tabs.active = tab
+        else:
+            self.bell()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    async def run_neuron_action(self, action: str) -> None:
+        """A Neurons tab key from the command palette: bring the tab up and run it there."""
+        self.query_one(TabbedContent).active = "neurons"
+        if self.neuron_pane is not None:
+            await self.app.run_action(action, self.neuron_pane)
 
     def bell(self) -> None:
         self.app.bell()

@@ -7,6 +7,8 @@ import unicodedata
 
 from rich.text import Text
 
+from .state import RunPhase
+
 # --- numbers ----------------------------------------------------------------------------
 
 
@@ -82,13 +84,13 @@ def visible_text(text: str) -> str:
 
 # --- header -----------------------------------------------------------------------------
 
-STATE_STYLES = {
-    "starting": "bold black on grey70", "training": "bold black on green",
-    "pausing": "bold black on yellow", "paused": "bold black on yellow",
-    "resuming": "bold black on green",
-    "evaluating": "bold black on cyan", "saving": "bold black on cyan",
-    "stopping": "bold black on magenta", "finished": "bold black on bright_blue",
-    "failed": "bold white on red", "crashed": "bold white on red",
+STATE_STYLES = {   # the header badge of each phase (a test checks that every phase has one)
+    RunPhase.STARTING: "bold black on grey70", RunPhase.TRAINING: "bold black on green",
+    RunPhase.PAUSING: "bold black on yellow", RunPhase.PAUSED: "bold black on yellow",
+    RunPhase.RESUMING: "bold black on green",
+    RunPhase.EVALUATING: "bold black on cyan", RunPhase.SAVING: "bold black on cyan",
+    RunPhase.STOPPING: "bold black on magenta", RunPhase.FINISHED: "bold black on bright_blue",
+    RunPhase.FAILED: "bold white on red", RunPhase.CRASHED: "bold white on red",
 }
 
 
@@ -101,7 +103,7 @@ def progress_line(st, width: int) -> Text:
     While paused the rate and ETA show '–' (they would be stale)."""
     run = st.run
     total = max(run.max_iters, 1)
-    paused = st.state in ("paused", "pausing")
+    paused = st.state.pausing_or_paused
     eta = None if st.over or paused else eta_seconds(st.iteration, run.max_iters, st.steps_per_sec)
     rate = "–" if paused else fmt_si(st.chars_per_sec)
     epochs_total = run.max_iters / max(1, run.iters_per_epoch)

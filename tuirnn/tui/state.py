@@ -9,6 +9,7 @@ import array
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,29 @@ from ..remote.client import RequestRefused, TrainerGone
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
 GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
 RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
+
+
+class RunPhase(str, Enum):
+    """What the run is doing, as the header's badge says it. (`tuirnn ls` reads a coarser
+    view from the log alone: core.runstate.RunStatus.)"""
+    STARTING = "starting"
+    TRAINING = "training"
+    PAUSING = "pausing"        # asked to pause; the trainer stops at the next step boundary
+    PAUSED = "paused"
+    RESUMING = "resuming"
+    EVALUATING = "evaluating"
+    SAVING = "saving"
+    STOPPING = "stopping"      # asked to stop; the trainer saves checkpoints/last.pt
+    FINISHED = "finished"
+    FAILED = "failed"
+    CRASHED = "crashed"        # the trainer is gone without a RunFinished or RunFailed
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def pausing_or_paused(self) -> bool:
+        return self in (RunPhase.PAUSING, RunPhase.PAUSED)
 
 
 @dataclass
@@ -41,7 +65,7 @@ class SampleEntry:
 @dataclass
 class RunState:
     run: RunStarted | None = None
-    state: str = "starting"   # starting training pausing paused evaluating saving stopping finished failed
+    state: RunPhase = RunPhase.STARTING
     iteration: int = 0
     epoch: float = 0.0
     lr: float | None = None
@@ -68,7 +92,7 @@ class RunState:
     _ema_w: float = 0.0
     _rate_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, elapsed)
     _loss_origin: int | None = None   # iteration before the first loss held
-    _before_save: str | None = None
+    _before_save: RunPhase | None = None
 
     @property
     def loss_start(self) -> int:
@@ -87,9 +111,9 @@ class RunState:
     def smooth_array(self) -> np.ndarray:
         return np.frombuffer(self.smooth, dtype=np.float64) if len(self.smooth) else np.zeros(0)
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: RunPhase | str) -> None:
         if not self.over:
-            self.state = state
+            self.state = RunPhase(state)      # a bad name fails here, not in the header
 
     def apply(self, ev: Any) -> set[str]:
         """Fold one event in; returns the parts that changed: header, loss, samples, probe."""
@@ -105,8 +129,8 @@ class RunState:
             self._update_rate(ev.iteration, ev.elapsed_s)
             self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
             self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
-            if self.state == "starting":
-                self.set_state("training")
+            if self.state == RunPhase.STARTING:
+                self.set_state(RunPhase.TRAINING)
             self.version += 1
             return {"header", "loss"}
         if isinstance(ev, RunResumed):
@@ -117,10 +141,10 @@ class RunState:
             self.finished = self.failed = self.gone = None
             self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
             self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
-            self.set_state("training")
+            self.set_state(RunPhase.TRAINING)
             return {"header", "loss"}
         if isinstance(ev, EvalStarted):
-            self.set_state("evaluating")
+            self.set_state(RunPhase.EVALUATING)
             return {"header"}
         if isinstance(ev, EvalCompleted):
             self.val.append((ev.iteration, ev.val_loss))
@@ -128,7 +152,7 @@ class RunState:
             self.gap = ev.val_loss - sum(recent) / len(recent) if recent else None
             if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
                 self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
-            self.set_state("training")
+            self.set_state(RunPhase.TRAINING)
             self.version += 1
             return {"header", "loss"}
         if isinstance(ev, SampleChunkGenerated):
@@ -168,22 +192,22 @@ class RunState:
             self.last_checkpoint = ev
             if ev.kind == "best":
                 self.best_checkpoint = ev.path
-            if self.state == "saving":
-                self.set_state(self._before_save or "training")
+            if self.state == RunPhase.SAVING:
+                self.set_state(self._before_save or RunPhase.TRAINING)
             return {"header"}
         if isinstance(ev, Paused):
             self.iteration = max(self.iteration, ev.iteration)
-            if self.state != "stopping":
-                self.set_state("paused")
+            if self.state != RunPhase.STOPPING:
+                self.set_state(RunPhase.PAUSED)
             return {"header"}
         if isinstance(ev, Resumed):
             self._rate_points.clear()         # the pause is not training time
-            if self.state != "stopping":
-                self.set_state("training")
+            if self.state != RunPhase.STOPPING:
+                self.set_state(RunPhase.TRAINING)
             return {"header"}
         if isinstance(ev, RunFinished):
             self.finished = ev
-            self.state = "finished"
+            self.state = RunPhase.FINISHED
             self.iteration = max(self.iteration, ev.iteration)
             if ev.best_checkpoint:
                 self.best_checkpoint = ev.best_checkpoint
@@ -192,7 +216,7 @@ class RunState:
             return {"header", "samples"}
         if isinstance(ev, RunFailed):
             self.failed = ev
-            self.state = "failed"
+            self.state = RunPhase.FAILED
             return {"header"}
         if isinstance(ev, RequestRefused):       # a sample that will never stream in
             entry = self.find_request(ev.request_id)
@@ -202,7 +226,7 @@ class RunState:
             return {"samples"}
         if isinstance(ev, TrainerGone):
             self.gone = ev
-            self.state = "crashed"
+            self.state = RunPhase.CRASHED
             self.iteration = max(self.iteration, ev.iteration)
             return {"header"}
         return set()
@@ -268,13 +292,13 @@ class RunState:
             if isinstance(ev, (StepsCompleted, EvalCompleted, SampleGenerated, CheckpointSaved,
                                RunResumed)):
                 self.apply(ev)
-        self.state = "starting"
+        self.state = RunPhase.STARTING
 
     def mark_saving(self) -> None:
         """The UI asked for a checkpoint; the header says so until CheckpointSaved comes."""
-        if self.state in ("training", "paused", "evaluating"):
+        if self.state in (RunPhase.TRAINING, RunPhase.PAUSED, RunPhase.EVALUATING):
             self._before_save = self.state
-            self.set_state("saving")
+            self.set_state(RunPhase.SAVING)
 
     def find_request(self, request_id: int | None) -> SampleEntry | None:
         if request_id is None:

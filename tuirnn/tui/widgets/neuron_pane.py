@@ -26,6 +26,11 @@ from .. import surprisal_render as S
 from .neuron_finder import NeuronFinder
 from .neuron_prompt import NeuronPrompt
 
+# key rows of several bindings (one line in the help screen, one footer entry)
+UNIT = Binding.Group("Unit")
+LAYER = Binding.Group("Layer")
+SOURCE = Binding.Group("Text")
+MOVE = Binding.Group("Move")
 MAX_CHARS = 2000         # text sent to the probe (a 3x512 LSTM probes 2,000 chars in < 1 s)
 
 
@@ -34,32 +39,42 @@ class NeuronPane(Widget, can_focus=True):
     NeuronPane { height: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     NeuronPane:focus { background-tint: $foreground 3%; }
     """
+    # Each key once: the footer word, then the line the help screen, palette and README show
     BINDINGS = [
-        Binding("n", "unit(1)", "Unit+"),
-        Binding("p", "unit(-1)", "Unit-"),
-        Binding("plus,greater_than_sign", "layer(1)", "Layer"),
-        Binding("minus,less_than_sign", "layer(-1)", "Layer-", show=False),
-        Binding("g", "goto_unit", "Go to"),
-        Binding("x", "toggle_kind", "c/h"),
-        Binding("f,slash", "find", "Find"),
-        Binding("r", "toggle_predictions", "Guess"),
-        Binding("u", "toggle_surprisal", "Surprisal", show=False),
+        Binding("n", "unit(1)", "Next unit", group=UNIT,
+                tooltip="next / previous unit (units and layers are numbered from 0)"),
+        Binding("p", "unit(-1)", "Previous unit", group=UNIT),
+        Binding("plus,greater_than_sign", "layer(1)", "Next layer", group=LAYER,
+                tooltip="next / previous layer"),
+        Binding("minus,less_than_sign", "layer(-1)", "Previous layer", group=LAYER),
+        Binding("g", "goto_unit", "Go to", tooltip="go to a unit: 37, or LAYER:UNIT like 1:37"),
+        Binding("x", "toggle_kind", "c/h", tooltip="LSTM: show tanh(c) or h"),
+        Binding("f,slash", "find", "Find",
+                tooltip="finder: rank all units by how well they track a pattern or a regex you type"),
+        Binding("r", "toggle_predictions", "Guess",
+                tooltip="a row of the model's next-character guesses under every line"),
+        Binding("u", "toggle_surprisal", "Surprisal", show=False,
+                tooltip="surprisal: colour each character by the model's loss on it, in bits, "
+                        "with the mean bits/char"),
         # the rest are in `?` (the footer has room for the most used only at 80 columns)
-        Binding("t", "type_text", "Type text", show=False),
-        Binding("m", "use_sample", "Sample", show=False),
-        Binding("o", "open_file", "Open file", show=False),
-        Binding("v", "use_val", "Val text", show=False),
-        Binding("left", "cursor(-1)", "Left", show=False),
-        Binding("right", "cursor(1)", "Right", show=False),
-        Binding("up", "cursor_line(-1)", "Up", show=False),
-        Binding("down", "cursor_line(1)", "Down", show=False),
-        Binding("pageup", "cursor_page(-1)", "Page up", show=False),
-        Binding("pagedown", "cursor_page(1)", "Page down", show=False),
-        Binding("home", "cursor_to(0)", "Start", show=False),
-        Binding("end", "cursor_to(-1)", "End", show=False),
-        # The monitor's keys still work here but leave the footer to the pane's (80 columns)
+        Binding("t", "type_text", "Type text to probe", show=False, group=SOURCE,
+                tooltip="probe text you type / a file / the newest sample / the validation slice"),
+        Binding("o", "open_file", "Open a file to probe", show=False, group=SOURCE),
+        Binding("m", "use_sample", "Probe the newest sample", show=False, group=SOURCE),
+        Binding("v", "use_val", "Probe the validation text", show=False, group=SOURCE),
+        Binding("left", "cursor(-1)", "Left", show=False, group=MOVE,
+                tooltip="move the cursor through the text"),
+        Binding("right", "cursor(1)", "Right", show=False, group=MOVE),
+        Binding("up", "cursor_line(-1)", "Up", show=False, group=MOVE),
+        Binding("down", "cursor_line(1)", "Down", show=False, group=MOVE),
+        Binding("pageup", "cursor_page(-1)", "Page up", show=False, group=MOVE),
+        Binding("pagedown", "cursor_page(1)", "Page down", show=False, group=MOVE),
+        Binding("home", "cursor_to(0)", "Start", show=False, group=MOVE),
+        Binding("end", "cursor_to(-1)", "End", show=False, group=MOVE),
+        # The monitor's keys still work here but leave the footer to the pane's (80 columns);
+        # no tooltip: the help screen lists them once, under the monitor's keys
         *(Binding(key, f"screen.{action}", show=False) for key, action in (
-            ("space", "toggle_pause"), ("s", "sample"), ("c", "save"),
+            ("space", "toggle_pause"), ("space", "resume"), ("s", "sample"), ("c", "save"),
             ("left_square_bracket", "older"), ("right_square_bracket", "newer"),
             ("l", "toggle_log"))),
     ]

@@ -1,0 +1,106 @@
+"""One table of keys: the help screen, the command palette and the README's key tables are all
+built from the bindings, so a key is described once, where it is bound.
+
+A binding's `description` is its word in the footer; its `tooltip` is the line that says what
+it does (help screen, palette, README, and the footer's hover). Bindings with the same
+`group` (or the same action) make one row, e.g. `[` `]` older / newer sample. Bindings with no
+tooltip in their row (cursor keys mirrored elsewhere, the monitor keys the neuron pane passes
+on) are not listed.
+
+    python -m tuirnn.tui.keys      # prints the README's key tables
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from textual.binding import Binding
+from textual.keys import format_key
+
+PALETTE_ROW = ("ctrl+p", "command palette: every command by name")
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    keys: tuple[str, ...]          # each binding's keys as typed, e.g. ("+", ">") for one
+    help: str
+    bindings: tuple[Binding, ...]  # every binding of the row (one per action)
+
+    @property
+    def shown(self) -> str:
+        """'[ ]', '+ - (> <)': the first key of each binding, then the alternatives."""
+        return keys_label(self.bindings)
+
+
+def key_names(binding: Binding) -> list[str]:
+    """'plus,greater_than_sign' -> ['+', '>']."""
+    return [format_key(k.strip()) for k in binding.key.split(",") if k.strip()]
+
+
+def keys_label(bindings: Iterable[Binding], code: str = "") -> str:
+    """Keys of `bindings` as one label: first keys, then the others in brackets.
+    code: a wrapper for each key (README: '`')."""
+    first, others = [], []
+    for b in bindings:
+        names = key_names(b)
+        for name in names[:1]:
+            if name not in first:
+                first.append(name)
+        others += [n for n in names[1:] if n not in others and n not in first]
+    label = " ".join(f"{code}{k}{code}" for k in first)
+    if others:
+        label += " (" + " ".join(f"{code}{k}{code}" for k in others) + ")"
+    return label
+
+
+def key_rows(bindings: Iterable[Binding]) -> list[KeyRow]:
+    """Rows in order of first appearance: one per group, else one per action."""
+    rows: dict[object, list[Binding]] = {}
+    for b in bindings:
+        rows.setdefault(b.group if b.group is not None else b.action, []).append(b)
+    out = []
+    for members in rows.values():
+        help_text = next((b.tooltip for b in members if b.tooltip), "")
+        if help_text:
+            keys = tuple(k for b in members for k in key_names(b))
+            out.append(KeyRow(keys, help_text, tuple(members)))
+    return out
+
+
+def app_bindings(app_cls: type) -> list[Binding]:
+    """The monitor app's own bindings along its classes (MonitorApp's, then AttachedApp's),
+    not Textual's."""
+    out: list[Binding] = []
+    for cls in reversed(app_cls.__mro__):
+        if cls.__module__.startswith("tuirnn.") and "BINDINGS" in cls.__dict__:
+            out += [b for b in cls.__dict__["BINDINGS"] if isinstance(b, Binding)]
+    return out
+
+
+def sections(app_cls: type | None = None) -> list[tuple[str, list[KeyRow]]]:
+    """[(title, rows)]: the monitor's keys (screen then app), then the Neurons tab's."""
+    from .attach import AttachedApp
+    from .monitor import MonitorScreen
+    from .widgets.neuron_pane import NeuronPane
+    monitor = key_rows([*MonitorScreen.BINDINGS, *app_bindings(app_cls or AttachedApp)])
+    return [("Monitor keys", monitor), ("Neurons tab keys", key_rows(NeuronPane.BINDINGS))]
+
+
+def markdown_table(rows: list[KeyRow], palette: bool = False) -> str:
+    """A README table: | `[` `]` | older / newer sample |."""
+    lines = ["| key | does |", "|---|---|"]
+    for row in rows:
+        lines.append(f"| {keys_label(row.bindings, code='`')} | {row.help} |")
+    if palette:
+        lines.append(f"| `{PALETTE_ROW[0]}` | {PALETTE_ROW[1]} |")
+    return "\n".join(lines)
+
+
+def readme_tables() -> list[str]:
+    """The key tables as the README must hold them (the monitor's, then the Neurons tab's)."""
+    (_, monitor), (_, neurons) = sections()
+    return [markdown_table(monitor, palette=True), markdown_table(neurons)]
+
+
+if __name__ == "__main__":
+    print("\n\n".join(readme_tables()))
