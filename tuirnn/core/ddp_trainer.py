@@ -147,8 +147,9 @@ class DistributedTrainer(Trainer):
         super().prepare()          # every rank seeds alike, so the weights start equal
         if self.resume_state is None and self.world.rank:
             torch.manual_seed(self.cfg.train.seed + self.world.rank)   # own dropout masks
+        # no buffers in these models: nothing to broadcast at each forward
         ddp = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None,
-                                      broadcast_buffers=False, gradient_as_bucket_view=True)
+                                      gradient_as_bucket_view=True)
         self.step_model = TimedForward(ddp, self.device)
 
     def _batchers(self):
