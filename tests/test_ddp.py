@@ -178,3 +178,51 @@ def test_a_rank_killed_ends_the_run_with_one_line(tmp_path):
     assert ours == [f"error: rank 1 (pid {victim}) has exited; the run cannot go on without it"], err
     last = json.loads((run / "events.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "RunFailed" and "rank 1" in last["error"]
+
+
+def test_requests_reach_every_rank_at_one_boundary(tmp_path):
+    """Pause (longer than the group timeout), sample and save through rank 0's socket, then stop."""
+    from tuirnn.core.events import CheckpointSaved, Paused, Resumed, RunFinished, SampleGenerated
+    from tuirnn.remote.client import connect
+    cfg = write_config(tmp_path, max_iters=100_000)
+    proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(TUIRNN_DIST_TIMEOUT="3"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events: list = []
+
+    def seen(kind, limit_s=30):
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            found = [e for e in events if isinstance(e, kind)]
+            if found:
+                return found[-1]
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.1)
+        raise AssertionError(f"no {kind.__name__}")
+
+    try:
+        (tmp_path / "runs").mkdir(exist_ok=True)
+        deadline = time.monotonic() + 60
+        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        run = only_run(tmp_path)
+        wait_for_iteration(run / "events.jsonl", 5, proc)
+        client = connect(run, on_event=events.append)
+        client.pause()
+        paused = seen(Paused)
+        time.sleep(5)                    # past the 3 s group timeout: the ranks tick, none waits long
+        client.request_sample(prime="the ", length=20, stream=False)
+        client.request_save()
+        sample, saved = seen(SampleGenerated), seen(CheckpointSaved)
+        assert sample.iteration == saved.iteration == paused.iteration and saved.kind == "manual"
+        client.resume()
+        seen(Resumed)
+        client.stop()
+        finished = seen(RunFinished)
+        out, err = proc.communicate(timeout=60)
+        client.close()
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert finished.reason == "stopped" and "error" not in err
+    ck = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
+    assert ck["iteration"] == finished.iteration and len(ck["rng_cpu_ranks"]) == 2
