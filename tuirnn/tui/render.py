@@ -111,8 +111,12 @@ def progress_line(st, width: int) -> Text:
     pct = f" {100 * st.iteration / total:3.0f}%"
     ep_full, ep_short = f"ep {st.epoch:.2f}/{epochs_total:.2f}", f"ep {st.epoch:.1f}"
     rate_s, eta_s, lr_s = f"{rate} ch/s", f"ETA {fmt_duration(eta)}", f"lr {fmt_lr(st.lr)}"
-    for fields in ((ep_full, rate_s, eta_s, lr_s), (ep_full, rate_s, eta_s),
-                   (ep_short, rate_s, eta_s), (rate_s, eta_s), (eta_s,), ()):
+    choices = [(ep_full, rate_s, eta_s, lr_s), (ep_full, rate_s, eta_s),
+               (ep_short, rate_s, eta_s), (rate_s, eta_s), (eta_s,), ()]
+    if st.rank_ms is not None:   # several ranks: fastest-slowest forward ms (a straggler shows)
+        rank_s = f"rank {st.rank_ms[0]:.1f}-{st.rank_ms[1]:.1f}ms"
+        choices[:0] = [(ep_full, rate_s, rank_s, eta_s, lr_s), (ep_full, rate_s, rank_s, eta_s)]
+    for fields in choices:
         tail = pct + "".join(f" · {f}" for f in fields)
         if len(head) + MIN_BAR + len(tail) <= width:
             break

@@ -70,6 +70,7 @@ class RunState:
     epoch: float = 0.0
     lr: float | None = None
     chars_per_sec: float = 0.0
+    rank_ms: tuple[float, float] | None = None   # several ranks: fastest, slowest forward ms/step
     steps_per_sec: float = 0.0
     elapsed_s: float = 0.0
     losses: array.array = field(default_factory=lambda: array.array("d"))
@@ -129,6 +130,8 @@ class RunState:
             self._update_rate(ev.iteration, ev.elapsed_s)
             self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
             self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
+            if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
+                self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
             if self.state == RunPhase.STARTING:
                 self.set_state(RunPhase.TRAINING)
             self.version += 1
