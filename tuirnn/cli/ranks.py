@@ -111,7 +111,8 @@ def _follow(args) -> int:
     if not failures:
         return 0
     failed, lost = failures[-1], getattr(trainer, "lost", None)
-    if lost is None or _speaks_for_rank0(trainer, lost.ranks):
+    own = lost is None and failed.exit_status != 2    # bad input: rank 0 read the same and says it
+    if own or (lost is not None and _speaks_for_rank0(trainer, lost.ranks)):
         print(f"error: rank {trainer.world.rank}: {failed.error}", file=sys.stderr)
     return failed.exit_status
 
