@@ -64,3 +64,14 @@ def test_resume_keeps_this_devices_kernel_not_the_saved_one():
     assert torch.equal(opt.state[q]["exp_avg"], saved_opt.state[p]["exp_avg"])
     q.grad = torch.full((4,), 0.5)
     opt.step()                                   # runs on the CPU kernel
+
+
+def test_torch_threads_sleep_while_waiting_unless_told_otherwise():
+    """OMP_WAIT_POLICY must be set before torch loads: importing tuirnn sets PASSIVE, and a
+    user's own setting wins."""
+    code = "import os, tuirnn, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = lambda e: subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=e,  # noqa: E731
+                                   capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert run(env) == "PASSIVE"
+    assert run(dict(env, OMP_WAIT_POLICY="ACTIVE")) == "ACTIVE"
