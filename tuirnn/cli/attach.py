@@ -35,12 +35,13 @@ def main(args) -> int:
     return monitor(resolve_run(args.run, Path(args.root)))
 
 
-def monitor(run_dir: Path, report: bool = True) -> int:
-    """Run the attached monitor, then (with `report`) print where things stand in the terminal."""
+def monitor(run_dir: Path, report: bool = True, compare: list[Path] | None = None) -> int:
+    """Run the attached monitor, then (with `report`) print where things stand in the terminal.
+    compare: open on the Runs tab with these runs beside it."""
     from ..tui.attach import attach_monitor
     from ..tui.state import RunPhase
     from .neurons import default_text
-    status, app = attach_monitor(run_dir, default_text)
+    status, app = attach_monitor(run_dir, default_text, compare)
     if not report:
         return status
     st = app.run_state

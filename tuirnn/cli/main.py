@@ -11,12 +11,12 @@ import sys
 from .. import __version__
 from ..core.errors import UserError
 from . import eval as eval_cmd
-from . import attach, ls, neurons, run, sample, samples, serve, stop
+from . import attach, compare, ls, neurons, run, sample, samples, serve, stop
 from .hints import program
 from .status import clear_status
 
 COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop, "attach": attach,
-            "serve": serve, "eval": eval_cmd, "samples": samples}
+            "serve": serve, "eval": eval_cmd, "samples": samples, "compare": compare}
 
 
 def build_parser() -> argparse.ArgumentParser:

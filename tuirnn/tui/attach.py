@@ -150,10 +150,13 @@ def open_run(run_dir: Path) -> tuple[EventInbox, Any]:
     return inbox, control
 
 
-def attach_monitor(run_dir: Path, default_text: Callable | None = None) -> tuple[int, AttachedApp]:
-    """Run the monitor on `run_dir`; returns (exit status, the app) for the caller's last lines."""
+def attach_monitor(run_dir: Path, default_text: Callable | None = None,
+                   compare: list[Path] | None = None) -> tuple[int, AttachedApp]:
+    """Run the monitor on `run_dir`; returns (exit status, the app) for the caller's last lines.
+    compare: open on the Runs tab with these runs beside it."""
     inbox, control = open_run(run_dir)
     app = AttachedApp(run_dir, inbox, control, default_text)
+    app.monitor.open_compare = compare
     if control is not None:
         def watch() -> None:
             control.wait_closed()

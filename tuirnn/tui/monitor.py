@@ -7,6 +7,7 @@ answers with events, which is how every effect (paused, sample, checkpoint) reac
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,6 +27,7 @@ from .widgets.loss_chart import LossChart
 from .widgets.sample_dialog import SampleDialog
 from .widgets.sample_diff import SampleDiff
 from .widgets.samples_panel import SamplesPanel
+from .widgets.runs_tab import RunsTab
 from .widgets.samples_tab import SamplesTab
 from .widgets.status_header import StatusHeader
 
@@ -94,9 +96,12 @@ class MonitorScreen(Screen):
         self.sample_last: dict = {}        # the form as last sent (the next dialog starts there)
         self.ready = False       # widgets composed; before that events only fold into state
         self._footer_paused = False   # the footer shows space Resume
+        self.open_compare: list | None = None   # run folders the Runs tab opens on (compare)
 
     def on_mount(self) -> None:
         self.ready = True
+        if self.open_compare is not None:
+            self.compare_with(self.open_compare)
         if self.state.over or "diverged" in self.state.alerts:
             self.show_banner()
         self.app.drain()
@@ -113,6 +118,8 @@ class MonitorScreen(Screen):
                 yield SamplesTab(self.state, id="samples-tab")
             with TabPane("Neurons", id="neurons"):
                 yield NeuronPane(id="neuron-pane")
+            with TabPane("Runs", id="runs"):
+                yield RunsTab(self.state, id="runs-tab")
         yield MonitorFooter(compact=True)
 
     # --- attributes down ------------------------------------------------------------------
@@ -165,6 +172,7 @@ class MonitorScreen(Screen):
                 self.refresh_bindings()          # space: Pause <-> Resume
         if "loss" in changed:
             self.query_one(LossChart).data_changed(now=chart_now)
+            self.query_one(RunsTab).data_changed()
         elif chart_now:
             self.query_one(LossChart).flush()
         if "samples" in changed:
@@ -380,6 +388,11 @@ class MonitorScreen(Screen):
             tabs.active = tab
         else:
             self.bell()
+
+    def compare_with(self, runs: list) -> None:
+        """The Runs tab compares these run folders (not the newest under run.root) and opens."""
+        self.query_one(RunsTab).paths = [Path(p) for p in runs]
+        self.query_one(TabbedContent).active = "runs"
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

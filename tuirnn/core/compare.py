@@ -1,0 +1,127 @@
+"""Runs side by side: each run's validation curve, best val and config, read from its folder
+(events.jsonl, config.yaml), and the config keys on which they differ.
+
+Used by the monitor's Runs tab and `tuirnn compare`; plain data, no UI.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .runlog import read_events
+from .runstate import EVENTS_NAME, is_run_folder
+
+# sections that do not change what a run learns (names, folders, how samples are drawn)
+IGNORED_SECTIONS = ("run", "sample")
+MAX_RUNS = 8             # runs beside this one in the Runs tab (marker letters B..I)
+
+
+@dataclass
+class RunCurve:
+    name: str
+    path: Path | None
+    config: dict[str, Any]                    # the resolved config, {section: {key: value}}
+    val: list[tuple[int, float]] = field(default_factory=list)   # (iteration, val loss)
+    iteration: int = 0                        # the last iteration logged
+
+    @property
+    def best(self) -> tuple[int, float] | None:
+        """(iteration, loss) of the lowest finite val loss."""
+        finite = [p for p in self.val if math.isfinite(p[1])]
+        return min(finite, key=lambda p: p[1]) if finite else None
+
+
+def load_run(path: Path) -> RunCurve:
+    """A run folder's curve and config: its evals from events.jsonl (read_events skips the
+    other lines unparsed), its config from the newest RunStarted, else config.yaml."""
+    path = Path(path)
+    events = read_events(path / EVENTS_NAME, only=("RunStarted", "EvalCompleted", "RunFinished")) \
+        if (path / EVENTS_NAME).is_file() else []
+    config: dict[str, Any] = {}
+    val: list[tuple[int, float]] = []
+    iteration = 0
+    for ev in events:
+        match type(ev).__name__:
+            case "RunStarted":
+                config = ev.config if isinstance(ev.config, dict) else {}
+            case "EvalCompleted":
+                val.append((ev.iteration, ev.val_loss))
+        iteration = max(iteration, getattr(ev, "iteration", 0) or 0)
+    if not config and (path / "config.yaml").is_file():
+        try:
+            loaded = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+            config = loaded if isinstance(loaded, dict) else {}
+        except (OSError, yaml.YAMLError):
+            config = {}
+    return RunCurve(path.name, path, config, val, iteration)
+
+
+def other_runs(root: Path, this: Path | None, limit: int = MAX_RUNS) -> list[Path]:
+    """The newest `limit` run folders under `root` with a log, `this` left out, newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    this_resolved = Path(this).resolve() if this is not None else None
+    found = []
+    for p in root.iterdir():
+        log = p / EVENTS_NAME
+        if is_run_folder(p) and log.is_file() and p.resolve() != this_resolved:
+            found.append((log.stat().st_mtime, p.name, p))
+    return [p for _, _, p in sorted(found, reverse=True)[:limit]]
+
+
+def flatten(config: dict[str, Any]) -> dict[str, Any]:
+    """{'model': {'hidden_size': 512}} -> {'model.hidden_size': 512}, ignored sections out."""
+    out: dict[str, Any] = {}
+    for section, values in config.items():
+        if section in IGNORED_SECTIONS:
+            continue
+        if isinstance(values, dict):
+            for key, value in values.items():
+                out[f"{section}.{key}"] = value
+        else:
+            out[section] = values
+    return out
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """Keys whose value is not the same in every config (a key missing from one differs),
+    in the order the configs list them."""
+    flat = [flatten(c) for c in configs]
+    keys: list[str] = []
+    for f in flat:
+        keys += [k for k in f if k not in keys]
+    missing = object()
+    return [k for k in keys if len({repr(f.get(k, missing)) for f in flat}) > 1]
+
+
+def fmt_value(value: Any) -> str:
+    """A config value as the table shows it: '512', '0.002', 'lstm', '–' when absent."""
+    match value:
+        case None:
+            return "–"
+        case bool():
+            return "yes" if value else "no"
+        case float():
+            return f"{value:g}"
+        case _:
+            return str(value)
+
+
+def table_rows(runs: list[RunCurve], markers: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): marker, name, each differing key, best val and its iteration, evals.
+    Runs in the given order; the best val cell is '–' for a run with no finite eval yet."""
+    keys = differing_keys([r.config for r in runs])
+    header = ["", "RUN", *keys, "BEST VAL", "@ITER", "ITER"]
+    rows = []
+    for marker, run in zip(markers, runs):
+        flat = flatten(run.config)
+        best = run.best
+        rows.append([marker, run.name, *(fmt_value(flat.get(k)) for k in keys),
+                     f"{best[1]:.4f}" if best else "–", str(best[0]) if best else "–",
+                     str(run.iteration)])
+    return header, rows

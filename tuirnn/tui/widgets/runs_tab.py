@@ -1,0 +1,122 @@
+"""The Runs tab: this run's validation curve over those of other runs, and a table of the
+config keys on which they differ with each one's best val ("does the 3x512 beat the 2x256?").
+
+The other runs are read from their folders (core.compare) each time the tab is shown: by
+default the newest under this run's run.root, or the ones `tuirnn compare` named. This run's
+curve comes live from the RunState. The chart follows the loss chart's `l` (log) and `y`
+(robust range) settings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ...core.compare import RunCurve, load_run, other_runs, table_rows
+from ..compare_render import MARKERS, Curve, compare_chart, compare_table, curve_styles
+from ..state import RunState
+
+
+class CompareChart(Widget):
+    """Draws the tab's curves at its content size (the tab sets `curves`)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.curves: list[Curve] = []
+        self.log_scale = False
+        self.clip = True
+
+    def render(self) -> Text:
+        lines = compare_chart(self.curves, self.content_size.width, self.content_size.height,
+                              log=self.log_scale, clip=self.clip)
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        return text
+
+
+class RunsTab(Widget):
+    DEFAULT_CSS = """
+    RunsTab { height: 1fr; layout: vertical; }
+    RunsTab #runs-chart { height: 1fr; min-height: 6; border: round $primary-darken-1;
+                          border-title-color: $text-muted; }
+    RunsTab #runs-table { height: auto; max-height: 12; padding: 0 1; text-wrap: nowrap;
+                          text-overflow: ellipsis; }
+    """
+
+    def __init__(self, state: RunState, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self.paths: list[Path] | None = None     # runs to compare; None: the newest under root
+        self.others: list[RunCurve] = []
+        self.note = ""
+
+    def compose(self) -> ComposeResult:
+        yield CompareChart(id="runs-chart")
+        yield Static("", id="runs-table")
+
+    def on_show(self) -> None:
+        self.reload()
+
+    # --- data -------------------------------------------------------------------------------
+    def this_run(self) -> RunCurve | None:
+        run = self.state.run
+        if run is None:
+            return None
+        return RunCurve(run.run_name, Path(run.run_dir), run.config if isinstance(run.config, dict)
+                        else {}, list(self.state.val), self.state.iteration)
+
+    def reload(self) -> None:
+        """Read the other runs again (their logs grow while they train)."""
+        this = self.this_run()
+        if self.paths is not None:
+            paths = [p for p in self.paths if this is None or p.resolve() != this.path.resolve()]
+        elif this is not None:
+            paths = other_runs(this.path.parent, this.path, limit=len(MARKERS) - 1)
+        else:
+            paths = []
+        self.others, unreadable = [], []
+        for path in paths[:len(MARKERS) - 1]:
+            try:
+                self.others.append(load_run(path))
+            except (OSError, UnicodeDecodeError) as e:
+                unreadable.append(f"{path.name} ({e.__class__.__name__})")
+        self.note = f"not read: {', '.join(unreadable)}" if unreadable else ""
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the curves and the table from the state and the runs read last."""
+        this = self.this_run()
+        chart = self.query_one(CompareChart)
+        table = self.query_one("#runs-table", Static)
+        if this is None:
+            chart.curves = []
+            table.update(Text("waiting for the run to start…", style="dim"))
+            chart.refresh()
+            return
+        runs = [this, *self.others]
+        markers = list(MARKERS[:len(runs)])
+        styles = curve_styles(len(runs), getattr(self.app, "no_color", False))
+        chart.curves = [Curve(m, s, r.val) for m, s, r in zip(markers, styles, runs)]
+        loss_chart = self.screen.query("#loss")
+        if loss_chart:
+            chart.log_scale, chart.clip = loss_chart.first().log, loss_chart.first().clip
+        where = "under " + str(this.path.parent) if self.paths is None else "named"
+        chart.border_title = (f"val loss · A this run · {len(self.others)} other runs {where}"
+                              + (" · log" if chart.log_scale else ""))
+        header, rows = table_rows(runs, markers)
+        lines = compare_table(header, rows, styles)
+        if not self.others:
+            lines.append(Text(f"no other runs with a log {where}; `tuirnn compare RUN RUN…` "
+                              "names some", style="dim"))
+        if self.note:
+            lines.append(Text(self.note, style="dim"))
+        table.update(Text("\n").join(lines))
+        chart.refresh()
+
+    def data_changed(self) -> None:
+        """This run's val curve moved: redraw when the tab is on screen."""
+        if self.is_on_screen:
+            self.redraw()
