@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,11 @@ class Group:
     def lost(self, error: BaseException) -> RankLost:
         """The one-line error for a collective that failed because a peer went away."""
         gone = self.gone_ranks()
+        for _ in range(20):     # a killed peer's sockets close before it shows as exited
+            if gone:
+                break
+            time.sleep(0.05)
+            gone = self.gone_ranks()
         if gone:
             who = ", ".join(f"rank {r} (pid {self.peers[r][1]})" for r in gone)
             what = f"{who} {'has' if len(gone) == 1 else 'have'} exited"
@@ -135,7 +141,7 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True                 # no /proc (macOS): the kill test is all there is
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def is_peer_failure(error: BaseException) -> bool:
