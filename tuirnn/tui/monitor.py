@@ -6,7 +6,6 @@ answers with events, which is how every effect (paused, sample, checkpoint) reac
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.text import Text
@@ -19,7 +18,6 @@ from textual.widgets import Static, TabbedContent, TabPane
 from ..core.events import (AlertRaised, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
                       Resumed, RunFailed, RunFinished, RunStarted, SampleGenerated)
 from ..remote.client import RequestRefused, TrainerGone
-from .render import fmt_loss
 from .state import RunPhase, RunState, SampleEntry
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
@@ -28,6 +26,7 @@ from .widgets.sample_dialog import SampleDialog
 from .widgets.sample_diff import SampleDiff
 from .widgets.samples_panel import SamplesPanel
 from .widgets.runs_tab import RunsTab
+from .widgets.run_banner import finished_lines, gone_lines
 from .widgets.samples_tab import SamplesTab
 from .widgets.status_header import StatusHeader
 
@@ -35,15 +34,6 @@ from .widgets.neuron_pane import NeuronPane
 
 # after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
 # EvalCompleted), so the UI may take the GIL
-
-def short_path(path: str) -> str:
-    """`path` relative to the working folder when it lies under it (runs/… rather than /home/…)."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:        # another drive (Windows)
-        return path
-    return path if rel.startswith("..") else rel
-
 
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
 # key rows of two or more bindings (one line in the help screen, one footer entry)
@@ -183,6 +173,7 @@ class MonitorScreen(Screen):
 
     def show_banner(self) -> None:
         st, banner = self.state, self.query_one("#banner", Static)
+        width = max(20, self.size.width - 2)      # the banner's padding: 1 each side
         banner.set_class(False, "failed", "finished")
         if st.failed is not None:
             where = st.run.run_dir if st.run else "the run folder"
@@ -191,11 +182,7 @@ class MonitorScreen(Screen):
                 f"The traceback is in {where}. Press q to quit."))
             banner.set_class(True, "failed")
         elif st.gone is not None:
-            g = st.gone
-            ckpt = short_path(g.last_checkpoint) if g.last_checkpoint else "none"
-            banner.update(Text.assemble(
-                ("✖ trainer gone", "bold"), f" at iter {g.iteration}; last checkpoint {ckpt}\n",
-                f"{g.reason} · s and Neurons use the checkpoint · q quits"))
+            banner.update(Text("\n").join(gone_lines(st, width)))
             banner.set_class(True, "failed")
         elif st.finished is not None and st.finished.reason == "diverged":
             alert = st.alerts.get("diverged")
@@ -213,17 +200,16 @@ class MonitorScreen(Screen):
                 "q stops and saves last.pt"))
             banner.set_class(True, "failed")
         elif st.finished is not None:
-            f = st.finished
-            best = f" · best val {fmt_loss(f.best_val_loss)}" if f.best_val_loss is not None else ""
-            ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
-            # two lines that never wrap (a narrow terminal cuts the ends, the footer has the keys)
-            banner.update(Text.assemble(
-                ("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{best} · q quits\n",
-                f"checkpoint: {short_path(ckpt) if ckpt else '–'} · s and Neurons still work"))
+            # two lines that fit the width (drawn again on resize), the footer has the keys
+            banner.update(Text("\n").join(finished_lines(st, width)))
             banner.set_class(True, "finished")
         else:
             return
         banner.display = True
+
+    def on_resize(self) -> None:
+        if self.ready and self.state.over:
+            self.show_banner()
 
     def request_probe(self) -> None:
         pane = self.neuron_pane

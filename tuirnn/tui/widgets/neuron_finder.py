@@ -32,6 +32,9 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
     NeuronFinder Horizontal { height: 1fr; }
     NeuronFinder #finder-patterns { width: 28; }
     NeuronFinder #finder-units { width: 1fr; }
+    /* one screen row per pattern and per unit, cut with … on a narrow terminal */
+    NeuronFinder OptionList { text-wrap: nowrap; text-overflow: ellipsis; }
+    NeuronFinder #finder-status, NeuronFinder #finder-hint { text-wrap: nowrap; text-overflow: ellipsis; }
     NeuronFinder #finder-status, NeuronFinder #finder-hint { color: $text-muted; height: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Close"),

@@ -171,7 +171,9 @@ class NeuronPane(Widget, can_focus=True):
         return 2 if self.show_predictions else 1
 
     def visible_line_count(self) -> int:
-        return max(1, (self.content_size.height - 2) // self.rows_per_line())
+        # the header, the status line, and the note (when there is one) above the status line
+        rows = self.content_size.height - 2 - (1 if self.message else 0)
+        return max(1, rows // self.rows_per_line())
 
     def render(self) -> Text:
         no_color = "NO_COLOR" in os.environ or getattr(self.app, "no_color", False)
@@ -213,7 +215,9 @@ class NeuronPane(Widget, can_focus=True):
                 rows.append(R.render_prediction_row(r.text, start, end, r.top_ids, r.top_probs,
                                                     r.vocab, no_color))
         rows += [Text("")] * (1 + shown * self.rows_per_line() - len(rows))
-        rows.append(self.cursor_line(no_color))
+        if self.message:       # on a line of its own: the status line keeps its width
+            rows.append(Text(self.message, style="italic"))
+        rows.append(self.cursor_line(no_color, width))
         return self.stack(rows)
 
     @staticmethod
@@ -223,7 +227,8 @@ class NeuronPane(Widget, can_focus=True):
         out.no_wrap, out.overflow = True, "crop"      # join() does not keep these
         return out
 
-    def cursor_line(self, no_color: bool) -> Text:
+    def cursor_line(self, no_color: bool, width: int = 80) -> Text:
+        """'char 12 x = +0.486  next: e 41% …': as many guesses as fit `width` (never cut)."""
         r, t = self.result, self.cursor
         if self.surprisal:
             out = S.cursor_text(r, t, no_color)
@@ -233,10 +238,12 @@ class NeuronPane(Widget, can_focus=True):
                                 (f"{value:+.3f}", R.activation_style(value, no_color)), end="")
         out.append("  next: ", "dim")
         out.no_wrap, out.overflow = True, "ellipsis"
-        out.append_text(R.render_prediction_strip(r.top_ids[t], r.top_probs[t], r.vocab,
-                                                  no_color))
-        if self.message:
-            out.append(f"  {self.message}", "italic")
+        for k in range(len(r.top_ids[t]), 0, -1):
+            strip = R.render_prediction_strip(r.top_ids[t][:k], r.top_probs[t][:k], r.vocab,
+                                              no_color)
+            if out.cell_len + strip.cell_len <= width:
+                break
+        out.append_text(strip)
         return out
 
     # --- keys -------------------------------------------------------------------------------
