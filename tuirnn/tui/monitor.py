@@ -1,4 +1,4 @@
-"""The main screen: header, tabs (Training | Samples | Neurons), footer.
+"""The main screen: header, tabs (Training | Samples | Neurons | Runs), footer.
 
 Events come down from the app (`apply_events`), are folded into the RunState, and only the
 widgets whose part changed are refreshed. Keys become Control requests; the training thread
