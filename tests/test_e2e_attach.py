@@ -99,7 +99,7 @@ def test_detach_hang_up_attach_twice_pause_and_stop(tmp_path, corpus_file):
         assert [e for e in events(run_dir) if e["event"] == "RunFinished"][-1]["reason"] == "stopped"
         assert not (run_dir / SOCKET_NAME).exists()
         assert trainer_pid(run_dir) is None
-        third.wait_for("FINISHED", timeout=20)        # the monitors see the run end
+        third.wait_for("STOPPED", timeout=20)        # the monitors see the run end
     finally:
         for tmux in monitors:
             tmux.kill()

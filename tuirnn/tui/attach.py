@@ -21,7 +21,6 @@ from textual.binding import Binding
 
 from ..core import runlog
 from ..core.events import RunFailed, RunFinished, SampleChunkGenerated, SampleGenerated
-from ..core.responder import CheckpointResponder
 from ..remote.client import RemoteError, TrainerGone, connect
 from .app import MonitorApp
 from .messages import EventInbox, RunExited
@@ -66,7 +65,7 @@ class AttachedApp(MonitorApp):
         self.detached = False
         self.serves_checkpoint = False       # requests answered here, from a checkpoint
         self.default_text = default_text
-        self._responder: CheckpointResponder | None = None
+        self._responder = None               # a CheckpointResponder once the trainer is gone
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -114,6 +113,7 @@ class AttachedApp(MonitorApp):
         path = checkpoint_of(self.run_dir)
         if path is None:
             return
+        from ..core.responder import CheckpointResponder   # torch: only a run without trainer
         try:
             responder = CheckpointResponder(path, self.inbox, device="cpu",
                                             default_text=self.default_text)

@@ -90,6 +90,7 @@ STATE_STYLES = {   # the header badge of each phase (a test checks that every ph
     RunPhase.RESUMING: "bold black on green",
     RunPhase.EVALUATING: "bold black on cyan", RunPhase.SAVING: "bold black on cyan",
     RunPhase.STOPPING: "bold black on magenta", RunPhase.FINISHED: "bold black on bright_blue",
+    RunPhase.STOPPED: "bold black on magenta",
     RunPhase.FAILED: "bold white on red", RunPhase.CRASHED: "bold white on red",
 }
 

@@ -36,6 +36,7 @@ class RunPhase(str, Enum):
     SAVING = "saving"
     STOPPING = "stopping"      # asked to stop; the trainer saves checkpoints/last.pt
     FINISHED = "finished"
+    STOPPED = "stopped"        # ended by a stop (q, tuirnn stop, a signal, divergence): resumable
     FAILED = "failed"
     CRASHED = "crashed"        # the trainer is gone without a RunFinished or RunFailed
 
@@ -210,7 +211,8 @@ class RunState:
             return {"header"}
         if isinstance(ev, RunFinished):
             self.finished = ev
-            self.state = RunPhase.FINISHED
+            self.state = RunPhase.FINISHED if ev.reason in ("max_iters", "max_epochs") \
+                else RunPhase.STOPPED
             self.iteration = max(self.iteration, ev.iteration)
             if ev.best_checkpoint:
                 self.best_checkpoint = ev.best_checkpoint
