@@ -8,6 +8,7 @@ import time
 
 from ..core.config import RunConfig
 from ..core.events import CheckpointSaved, RunFailed, RunFinished
+from ..core.procs import pid_alive
 from .status import clear_status, show_status
 
 GONE_WAIT_S = 10.0      # after the connection ends: time for the trainer to remove its socket
@@ -50,15 +51,7 @@ class _Watch:
 
 
 def _running(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and pid_alive(pid)
 
 
 def main(args) -> int:

@@ -13,13 +13,13 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
 from .data import Batcher, val_batcher
 from .errors import RankLost, UserError
+from .procs import pid_alive
 
 TIMEOUT_ENV = "TUIRNN_DIST_TIMEOUT"   # seconds a collective may wait for a rank
 DEFAULT_TIMEOUT_S = 300.0             # past the longest rank-0 work others wait for (a sample)
@@ -104,7 +104,7 @@ class Group:
         """Ranks on this host whose process has exited (or is a zombie torchrun has not reaped)."""
         here = socket.gethostname()
         return [r for r, (host, pid) in enumerate(self.peers)
-                if host == here and r != self.world.rank and not _alive(pid)]
+                if host == here and r != self.world.rank and not pid_alive(pid)]
 
     def lost(self, error: BaseException) -> RankLost:
         """The one-line error for a collective that failed because a peer went away."""
@@ -128,20 +128,6 @@ class Group:
                 dist.destroy_process_group()
             except Exception:       # a peer gone: nothing left to tidy
                 pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True                 # no /proc (macOS): the kill test is all there is
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def is_peer_failure(error: BaseException) -> bool:
