@@ -66,12 +66,14 @@ def test_resume_keeps_this_devices_kernel_not_the_saved_one():
     opt.step()                                   # runs on the CPU kernel
 
 
-def test_torch_threads_sleep_while_waiting_unless_told_otherwise():
-    """OMP_WAIT_POLICY must be set before torch loads: importing tuirnn sets PASSIVE, and a
-    user's own setting wins."""
-    code = "import os, tuirnn, torch; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+def test_torch_threads_spin_only_briefly_unless_told_otherwise():
+    """GOMP_SPINCOUNT must be set before torch loads: importing tuirnn sets a short spin, and
+    a user's own OpenMP wait settings win."""
+    code = ("import os, tuirnn, torch; "
+            "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     run = lambda e: subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=e,  # noqa: E731
                                    capture_output=True, text=True, timeout=60, check=True).stdout.strip()
-    assert run(env) == "PASSIVE"
-    assert run(dict(env, OMP_WAIT_POLICY="ACTIVE")) == "ACTIVE"
+    assert run(env) == "10000 None"
+    assert run(dict(env, GOMP_SPINCOUNT="500")) == "500 None"
+    assert run(dict(env, OMP_WAIT_POLICY="ACTIVE")) == "None ACTIVE"
