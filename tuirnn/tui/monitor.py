@@ -158,8 +158,7 @@ class MonitorScreen(Screen):
         if "header" in changed:
             self.query_one(StatusHeader).refresh()
             if self.state.state.pausing_or_paused != self._footer_paused:
-                self._footer_paused = not self._footer_paused
-                self.refresh_bindings()          # space: Pause <-> Resume
+                self.show_pause_key()            # space: Pause <-> Resume
         if "loss" in changed:
             self.query_one(LossChart).data_changed(now=chart_now)
             self.query_one(RunsTab).data_changed()
@@ -281,7 +280,17 @@ class MonitorScreen(Screen):
         pausing = self.control.toggle_pause()
         self.state.set_state(RunPhase.PAUSING if pausing else RunPhase.RESUMING)
         self.query_one(StatusHeader).refresh()
-        self.refresh_bindings()
+        self.show_pause_key()
+
+    def show_pause_key(self) -> None:
+        """The footer's space key says Resume while paused, else Pause (the labels are the
+        bindings'; check_action already routes the key to the one that applies)."""
+        paused = self.state.state.pausing_or_paused
+        self._footer_paused = paused
+        label = next(b.description for b in self.BINDINGS
+                     if isinstance(b, Binding) and b.action == ("resume" if paused else "toggle_pause"))
+        for footer in self.query(MonitorFooter):
+            footer.relabel(("toggle_pause", "resume"), label)
 
     action_resume = action_toggle_pause
 
