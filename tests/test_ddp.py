@@ -189,10 +189,10 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     events: list = []
 
-    def seen(kind, limit_s=30):
+    def seen(kind, limit_s=30, where=lambda e: True):
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
-            found = [e for e in events if isinstance(e, kind)]
+            found = [e for e in events if isinstance(e, kind) and where(e)]
             if found:
                 return found[-1]
             assert proc.poll() is None, proc.stderr.read()
@@ -210,9 +210,11 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
         client.pause()
         paused = seen(Paused)
         time.sleep(5)                    # past the 3 s group timeout: the ranks tick, none waits long
-        client.request_sample(prime="the ", length=20, stream=False)
+        rid = client.request_sample(prime="the ", length=20, stream=False)
         client.request_save()
-        sample, saved = seen(SampleGenerated), seen(CheckpointSaved)
+        # the history holds the evals' samples and snapshots too: wait for these answers
+        sample = seen(SampleGenerated, where=lambda e: e.request_id == rid)
+        saved = seen(CheckpointSaved, where=lambda e: e.kind == "manual")
         assert sample.iteration == saved.iteration == paused.iteration and saved.kind == "manual"
         client.resume()
         seen(Resumed)
