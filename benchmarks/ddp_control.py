@@ -43,7 +43,7 @@ def train_once(name: str, steps: int, corpus, folder: Path, synced: bool):
     from tuirnn.core import config
     from tuirnn.core.control import Control
     from tuirnn.core.ddp_trainer import DistributedTrainer
-    from tuirnn.core.distributed import world_from_env
+    from tuirnn.core.world import world_from_env
     hidden, layers, batch, seq = SIZES[name]
     cfg = config.load(None, [f"model.hidden_size={hidden}", f"model.num_layers={layers}",
                              f"train.batch_size={batch}", f"train.seq_length={seq}",

@@ -20,14 +20,14 @@ from ..core.errors import UserError
 
 
 def world():
-    from ..core.distributed import world_from_env
+    from ..core.world import world_from_env      # torch-free: a refusal stays quick
     return world_from_env()
 
 
 def make_trainer(cfg, run_dir: Path, control, corpus, resume_state):
     """The Trainer for this process: one rank of several under torchrun, else the plain one."""
-    from ..core.distributed import launched
     from ..core.train import Trainer
+    from ..core.world import launched
     if not launched():
         return Trainer(cfg, run_dir, [], control, corpus, resume_state)
     from ..core.ddp_trainer import DistributedTrainer
@@ -50,7 +50,7 @@ def torchrun_argv(args) -> list[str]:
 
 
 def start_torchrun(args) -> int:
-    from ..core.distributed import launched
+    from ..core.world import launched
     from . import launch
     if launched():
         raise UserError("--nproc starts torchrun itself; under torchrun leave --nproc out")

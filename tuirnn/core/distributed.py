@@ -12,7 +12,6 @@ import datetime
 import os
 import socket
 import time
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
@@ -20,34 +19,10 @@ import torch.distributed as dist
 from .data import Batcher, val_batcher
 from .errors import RankLost, UserError
 from .procs import pid_alive
+from .world import World
 
 TIMEOUT_ENV = "TUIRNN_DIST_TIMEOUT"   # seconds a collective may wait for a rank
 DEFAULT_TIMEOUT_S = 300.0             # past the longest rank-0 work others wait for (a sample)
-
-
-@dataclass(frozen=True)
-class World:
-    rank: int = 0
-    size: int = 1
-    local_rank: int = 0
-    backend: str = ""                 # nccl | gloo; "" for a single process
-
-    @property
-    def distributed(self) -> bool:
-        return self.size > 1 or bool(self.backend)
-
-
-def launched() -> bool:
-    """Started by torchrun (or any launcher setting the same variables)?"""
-    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
-
-
-def world_from_env() -> World:
-    """Rank and size as torchrun sets them (before any process group exists)."""
-    if not launched():
-        return World()
-    return World(rank=int(os.environ["RANK"]), size=int(os.environ["WORLD_SIZE"]),
-                 local_rank=int(os.environ.get("LOCAL_RANK", 0)))
 
 
 def timeout_s() -> float:
