@@ -228,3 +228,31 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
     assert finished.reason == "stopped" and "error" not in err
     ck = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
     assert ck["iteration"] == finished.iteration and len(ck["rng_cpu_ranks"]) == 2
+
+
+def test_two_nodes_through_a_rendezvous_make_one_run(tmp_path):
+    """The multi-node launch (torchrun --nnodes 2, c10d rendezvous), both "nodes" on this
+    machine with one rank each: one run folder, both exit 0, rank 0 logs a world of 2."""
+    import socket
+    with socket.socket() as s:           # a free port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = write_config(tmp_path, max_iters=20)
+    node = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+            "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=two-nodes",
+            "-m", "tuirnn", "run", str(cfg), "--headless"]
+    procs = [subprocess.Popen(node, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    try:
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    run = only_run(tmp_path)
+    started = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()
+               if '"RunStarted"' in line]
+    assert len(started) == 1 and started[0]["world_size"] == 2 and started[0]["backend"] == "gloo"
+    finished = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()
+                if '"RunFinished"' in line]
+    assert finished[-1]["iteration"] == 20 and (run / "checkpoints" / "last.pt").exists()
