@@ -81,6 +81,15 @@ def wait_for_iteration(events_file: Path, at_least: int, proc: subprocess.Popen,
     raise AssertionError(f"no iteration {at_least} within {limit_s} s")
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """torchrun and its ranks (a session of their own): a rank outlives a killed launcher."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 def only_run(tmp_path: Path) -> Path:
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1, runs          # rank 1 made no folder of its own
@@ -110,8 +119,8 @@ def test_two_ranks_match_one_process_with_the_whole_batch(tmp_path):
 
 def test_sigterm_to_torchrun_saves_and_resume_goes_on_exactly(tmp_path):
     cfg = write_config(tmp_path, max_iters=100_000)
-    proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         (tmp_path / "runs").mkdir(exist_ok=True)
         deadline = time.monotonic() + 60
@@ -122,7 +131,7 @@ def test_sigterm_to_torchrun_saves_and_resume_goes_on_exactly(tmp_path):
         proc.send_signal(signal.SIGTERM)         # what torchrun's own shutdown sends the ranks
         out, err = proc.communicate(timeout=60)
     finally:
-        proc.kill()
+        kill_tree(proc)
     saved = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
     stopped_at = saved["iteration"]
     assert stopped_at >= 12 and err.count("stopping: finishing the step") == 1, err
@@ -158,7 +167,8 @@ def rank_pid(torchrun_pid: int, rank: int) -> int:
 def test_a_rank_killed_ends_the_run_with_one_line(tmp_path):
     cfg = write_config(tmp_path, max_iters=100_000)
     proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(TUIRNN_DIST_TIMEOUT="20"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         (tmp_path / "runs").mkdir(exist_ok=True)
         deadline = time.monotonic() + 60
@@ -171,7 +181,7 @@ def test_a_rank_killed_ends_the_run_with_one_line(tmp_path):
         killed = time.monotonic()
         out, err = proc.communicate(timeout=40)      # 20 s group timeout, and some
     finally:
-        proc.kill()
+        kill_tree(proc)
     assert time.monotonic() - killed < 40
     assert proc.returncode != 0
     ours = [line for line in err.splitlines() if line.startswith("error:")]
@@ -186,7 +196,8 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
     from tuirnn.remote.client import connect
     cfg = write_config(tmp_path, max_iters=100_000)
     proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(TUIRNN_DIST_TIMEOUT="3"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     events: list = []
 
     def seen(kind, limit_s=30, where=lambda e: True):
@@ -223,7 +234,7 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
         out, err = proc.communicate(timeout=60)
         client.close()
     finally:
-        proc.kill()
+        kill_tree(proc)
     assert proc.returncode == 0, err
     assert finished.reason == "stopped" and "error" not in err
     ck = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
@@ -242,12 +253,12 @@ def test_two_nodes_through_a_rendezvous_make_one_run(tmp_path):
             "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=two-nodes",
             "-m", "tuirnn", "run", str(cfg), "--headless"]
     procs = [subprocess.Popen(node, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+                              text=True, start_new_session=True) for _ in range(2)]
     try:
         outs = [p.communicate(timeout=120) for p in procs]
     finally:
         for p in procs:
-            p.kill()
+            kill_tree(p)
     assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
     run = only_run(tmp_path)
     started = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()
