@@ -44,7 +44,6 @@ class Peer:
         self.queue: collections.deque[list] = collections.deque()
         self.queued_bytes = 0
         self.close_at: float | None = None     # set: write what is in `out`, then close
-        self.merged = 0                        # step reports merged away (for the benchmark)
 
     # --- the server thread adds ---------------------------------------------------------------
     def enqueue(self, event: Any, encoded: bytes | None) -> bool:
@@ -56,7 +55,6 @@ class Peer:
             old = q[-1]
             self.queued_bytes -= len(old[1]) if old[1] is not None else 0
             q[-1] = [merge_steps(old[0], event), None]
-            self.merged += 1
             return len(q[-1][0].losses) <= self.limits.max_losses
         q.append([event, encoded])
         self.queued_bytes += len(encoded) if encoded is not None else 0

@@ -26,7 +26,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.events import ProbeCompleted, from_json_dict, to_json_dict
+from ..core.events import from_json_dict, to_json_dict
 
 PROTOCOL_VERSION = "1.0"           # a different major number cannot talk to this one
 HEADER = struct.Struct("!cI")      # kind, size
@@ -124,10 +124,6 @@ def binary_count(d: dict[str, Any]) -> int:
     if not isinstance(names, list):
         raise ProtocolError("'binary' must list field names", "garbage")
     return len(names)
-
-
-def probe_without_payload(ev: ProbeCompleted) -> ProbeCompleted:
-    return dataclasses.replace(ev, h=b"", c=b"", top_ids=b"", top_probs=b"", loss=b"")
 
 
 # --- requests ------------------------------------------------------------------------------
