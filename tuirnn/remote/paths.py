@@ -74,6 +74,22 @@ def bind_owner_only(path: Path) -> socket.socket:
     return sock
 
 
+def write_pointer(run_dir: Path, path: Path) -> None:
+    """When the socket is not RUN/control.sock, name it in RUN/control.sock.path (atomically)."""
+    if path == Path(os.path.abspath(run_dir)) / SOCKET_NAME:
+        return
+    pointer = Path(run_dir) / POINTER_NAME
+    tmp = pointer.with_name(POINTER_NAME + ".tmp")
+    tmp.write_text(f"{path}\n", encoding="utf-8")
+    os.replace(tmp, pointer)
+
+
+def remove_pointer(run_dir: Path, path: Path) -> None:
+    """Undo write_pointer for the socket bound at `path`."""
+    if path != Path(os.path.abspath(run_dir)) / SOCKET_NAME:
+        remove_socket(Path(run_dir) / POINTER_NAME)
+
+
 def socket_path(run_dir: Path) -> Path:
     """Where a client connects: the pointer file's target when there is one."""
     run_dir = Path(os.path.abspath(run_dir))

@@ -31,8 +31,8 @@ from typing import Any, Iterable
 from ..core.control import Control
 from ..core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunStarted,
                            SampleChunkGenerated, SampleGenerated, StepsCompleted)
-from .paths import (POINTER_NAME, SOCKET_NAME, bind_owner_only, bind_path, clear_stale,
-                    remove_socket)
+from .paths import (bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket,
+                    write_pointer)
 from .peer import Limits, Peer
 from .protocol import (ID_SPAN, JSON, PROTOCOL_VERSION, ProtocolError, encode_event,
                        error_message, json_frame, major, parse_json, parse_request)
@@ -101,10 +101,7 @@ class ControlServer:
         listener.listen(64)
         listener.setblocking(False)
         self._listener, self.path, self._inode = listener, path, path.lstat().st_ino
-        if path != Path(os.path.abspath(self.run_dir)) / SOCKET_NAME:
-            pointer = self.run_dir / POINTER_NAME
-            (self.run_dir / (POINTER_NAME + ".tmp")).write_text(f"{path}\n", encoding="utf-8")
-            os.replace(self.run_dir / (POINTER_NAME + ".tmp"), pointer)
+        write_pointer(self.run_dir, path)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -345,8 +342,7 @@ class ControlServer:
             self._listener.close()
         if self.path is not None:
             remove_socket(self.path, self._inode)
-            if self.path != Path(os.path.abspath(self.run_dir)) / SOCKET_NAME:
-                remove_socket(self.run_dir / POINTER_NAME)
+            remove_pointer(self.run_dir, self.path)
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
