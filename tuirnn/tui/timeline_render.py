@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import difflib
 import html
-import unicodedata
 
 from rich.text import Text
 
-from .render import fmt_loss, fmt_share, visible_text
-
-
-def _width(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+from .render import cell_width, fmt_loss, fmt_share, visible_text
 
 
 def wrap_text(text: str, width: int) -> list[str]:
@@ -25,7 +20,7 @@ def wrap_text(text: str, width: int) -> list[str]:
         while True:
             cells, cut = 0, len(line)
             for i, ch in enumerate(line):
-                cells += _width(ch)
+                cells += cell_width(ch)
                 if cells > width:
                     cut = i
                     break
