@@ -9,6 +9,7 @@ import time
 from ..core.config import RunConfig
 from ..core.events import CheckpointSaved, RunFailed, RunFinished
 from ..core.procs import pid_alive
+from .hints import resume_hint
 from .status import clear_status, show_status
 
 GONE_WAIT_S = 10.0      # after the connection ends: time for the trainer to remove its socket
@@ -87,5 +88,5 @@ def main(args) -> int:
         print(f"tuirnn: the trainer still holds {path}", file=sys.stderr)
         return 1
     if not was_over:
-        print(f"continue with: tuirnn run --resume {run_dir}")
+        print(f"continue with: {resume_hint(run_dir)}")
     return 0
