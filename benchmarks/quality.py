@@ -111,7 +111,7 @@ def main():
     args = parse_args()
     from tuirnn.core.config import load
     from tuirnn.core.errors import UserError
-    from tuirnn.core.train import pick_device
+    from tuirnn.core.device import pick_device
     try:
         cfg = load(args.config, args.overrides)
         device = pick_device(cfg.train.device)

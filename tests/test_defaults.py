@@ -10,7 +10,7 @@ import torch
 
 from conftest import ROOT
 from tuirnn.cli.main import build_parser
-from tuirnn.core.train import cpu_threads, load_optimizer_state, make_optimizer
+from tuirnn.core.device import cpu_threads, load_optimizer_state, make_optimizer
 
 
 def test_threads_zero_is_torchs_own_choice_in_a_fresh_process():
@@ -18,7 +18,7 @@ def test_threads_zero_is_torchs_own_choice_in_a_fresh_process():
     (all physical cores), not one fewer."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     code = ("import torch; own = torch.get_num_threads()\n"
-            "from tuirnn.core.train import cpu_threads\n"
+            "from tuirnn.core.device import cpu_threads\n"
             "torch.set_num_threads(1)\n"            # an earlier run asked for one ...
             "print(own, cpu_threads(0), cpu_threads(3))")  # ... 0 still means torch's own
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,

@@ -64,7 +64,7 @@ def main(args) -> int:
     from ..core.checkpoint import model_from_checkpoint
     from ..core.data import val_batcher
     from ..core.evaluate import mean_loss
-    from ..core.train import pick_device
+    from ..core.device import pick_device
     from .status import clear_status
 
     if args.split not in ("val", "test") and not Path(args.split).exists():

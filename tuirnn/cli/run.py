@@ -29,7 +29,7 @@ def load_corpus(cfg):
     from ..core.corpus import locate_corpus
     from ..core.data import Corpus, decode_corpus
     from ..core.model import check_fits
-    from ..core.train import pick_device
+    from ..core.device import pick_device
     from .progress import download_progress_bar
     # even a 1-character vocabulary: a model too big fails before the corpus is read
     check_fits(1, cfg.model, pick_device(cfg.train.device))
@@ -59,7 +59,8 @@ def main(args) -> int:
         return ranks.follow(args)
     launched = ranks.world().size > 1 or launch.in_trainer_process()
     if not args.headless and sys.stdout.isatty() and not launched:
-        return train_and_monitor(args)
+        # the trainer in a process of its own (it outlives this terminal), this one its monitor
+        return launch.start_and_monitor(launch.trainer_argv(args))
     lock = None
     try:
         if args.resume:
@@ -83,16 +84,6 @@ def main(args) -> int:
     finally:
         if lock is not None:
             lock.release()
-
-
-def train_and_monitor(args) -> int:
-    """In a terminal: the trainer in a process of its own (it outlives this terminal), this
-    process its first monitor. The trainer prints its own start-up errors here."""
-    from .attach import monitor
-    proc, run_dir = launch.start_trainer(launch.trainer_argv(args))
-    if run_dir is None:
-        return proc.returncode if proc.returncode >= 0 else 1
-    return monitor(run_dir)
 
 
 def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:

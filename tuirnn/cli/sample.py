@@ -66,7 +66,7 @@ def check_args(args) -> None:
 def main(args) -> int:
     from ..core.checkpoint import model_from_checkpoint
     from ..core.sample import generate
-    from ..core.train import pick_device
+    from ..core.device import pick_device
 
     check_args(args)
     use_threads(args.threads)

@@ -14,7 +14,7 @@ def use_threads(n: int) -> None:
     """Apply --threads before any model work; bad values are one line, not a libgomp abort."""
     import torch
 
-    from ..core.train import cpu_threads
+    from ..core.device import cpu_threads
     if n < 0:
         raise UserError(f"--threads must be 0 (all physical cores) or more; got {n}")
     if n > 1024:

@@ -25,7 +25,8 @@ from .distributed import Group, World, check_resume_world, is_peer_failure, rank
 from .errors import RankLost
 from .evaluate import mean_loss
 from .events import RunFailed, StepsCompleted
-from .train import Trainer, _flatten_state, _unflatten_state
+from .model import flatten_state, unflatten_state
+from .train import Trainer
 
 STOP, PAUSE, SAVES = range(3)
 
@@ -162,7 +163,7 @@ class DistributedTrainer(Trainer):
         B, r = self.train_data.batch_size, self.world.rank
         hidden = ck.get("hidden", [])
         if hidden and hidden[0].shape[1] == self.world.size * B:   # (1, N*B, H): take our rows
-            self.state = _unflatten_state([t[:, r * B:(r + 1) * B].to(self.device) for t in hidden],
+            self.state = unflatten_state([t[:, r * B:(r + 1) * B].to(self.device) for t in hidden],
                                           self.model.cell)
         if "rng_cpu_ranks" in ck:
             torch.set_rng_state(ck["rng_cpu_ranks"][r])
@@ -239,7 +240,7 @@ class DistributedTrainer(Trainer):
         if full:
             # every rank's hidden state, rows in rank order: (1, N*B, H), the layout of one
             # process with batch N*B; and every rank's RNG, to go on exactly on resume
-            mine = ([t.detach().cpu() for t in _flatten_state(self.state)], torch.get_rng_state(),
+            mine = ([t.detach().cpu() for t in flatten_state(self.state)], torch.get_rng_state(),
                     torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None)
             ranks: list = [None] * self.world.size
             dist.all_gather_object(ranks, mine, group=self.group.control)

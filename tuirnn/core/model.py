@@ -138,3 +138,19 @@ def check_fits(vocab_size: int, model_cfg, device: torch.device | str = "cpu",
 def _gb(n_bytes: int) -> str:
     gb = n_bytes / 1e9
     return f"{gb:.1f}" if gb < 100 else f"{gb:,.0f}"
+
+
+def flatten_state(state) -> list[torch.Tensor]:
+    """Per-layer states as one list of tensors (an LSTM layer's (h, c) become two), as a
+    checkpoint stores them."""
+    out = []
+    for s in state:
+        out.extend(s if isinstance(s, tuple) else (s,))
+    return out
+
+
+def unflatten_state(tensors: list[torch.Tensor], cell: str) -> list:
+    """flatten_state undone: the per-layer states `cell` layers take."""
+    if cell == "lstm":
+        return [(tensors[i], tensors[i + 1]) for i in range(0, len(tensors), 2)]
+    return list(tensors)

@@ -6,7 +6,6 @@ are at log time (every `log_every` steps: one .tolist() of the stacked losses) a
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import time
 import traceback
@@ -21,74 +20,16 @@ from .alerts import AlertWatch
 from .config import Config
 from .control import Control, ProbeRequest, SampleRequest, SaveRequest
 from .data import Batcher, Corpus, val_batcher
+from .device import cpu_threads, load_optimizer_state, make_optimizer, pick_device
 from .errors import RankLost, StorageError, UserError
 from .evaluate import mean_loss
 from .events import (AlertCleared, AlertRaised, CheckpointSaved, EvalCompleted, EvalStarted,
                      Paused, Resumed, RunFailed, RunFinished, RunResumed, RunStarted,
                      SampleGenerated, StepsCompleted)
-from .model import CharRNN, build, check_fits
+from .model import CharRNN, build, check_fits, flatten_state, unflatten_state
 from .responder import Responder
 
 Sink = Callable[[Any], None]
-
-
-def pick_device(name: str, setting: str = "train.device") -> torch.device:
-    """auto: CUDA, then MPS, then CPU. An explicit device that is absent is a user error.
-
-    `setting` names where the value came from (train.device, --device) for the message.
-    """
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps" if mps else "cpu")
-    valid = name in ("cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit())
-    if not valid:
-        raise UserError(f"{setting} {name!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"{setting} is {name!r} but this machine has no CUDA GPU; use auto or cpu")
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise UserError(f"{setting} is {name!r} but only {torch.cuda.device_count()} GPU(s) "
-                            "exist; use cuda:0")
-    if name == "mps" and not mps:
-        raise UserError(f"{setting} is 'mps' but MPS is not available here; use auto or cpu")
-    return torch.device(name)
-
-
-# torch's own thread count (its OpenMP default: the physical cores), read before anything in
-# this process sets it, so `threads: 0` can restore it after a run that asked for fewer.
-TORCH_DEFAULT_THREADS = torch.get_num_threads()
-
-
-def cpu_threads(setting: int) -> int:
-    """train.threads (and --threads), where 0 means torch's own choice: all physical cores.
-
-    Measured on 2 cores (2x128 LSTM, batch 50, seq 50): 2 threads train ~1.5x faster than 1,
-    headless and in the monitor alike. A smaller number is for machines shared with others.
-    """
-    return setting if setting > 0 else TORCH_DEFAULT_THREADS
-
-
-def make_optimizer(params, name: str, lr: float, device: torch.device) -> torch.optim.Optimizer:
-    """Adam or RMSprop; on CUDA the fused kernel where this torch has one (one launch per step
-    for all parameters instead of a few per tensor: 20.2 -> 19.2 ms/step for 3x512 on an H100).
-    No autocast: bf16 gave RNNs no gain in the same measurement."""
-    opt_cls = torch.optim.Adam if name == "adam" else torch.optim.RMSprop
-    kwargs: dict[str, Any] = {"lr": lr}
-    if device.type == "cuda" and "fused" in inspect.signature(opt_cls).parameters:
-        kwargs["fused"] = True
-    return opt_cls(params, **kwargs)
-
-
-def load_optimizer_state(opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """load_state_dict, keeping this device's kernel choice (fused/foreach) rather than the
-    saved one, so a run saved on a GPU resumes on a CPU and back."""
-    kernels = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in opt.param_groups]
-    opt.load_state_dict(state)
-    for group, kernel in zip(opt.param_groups, kernels):
-        group.update(kernel)
 
 
 AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early checkpoints
@@ -100,19 +41,6 @@ def eval_due(iteration: int, every: int | str, after: int) -> bool:
     if every != "auto":
         return iteration % every == 0
     return iteration in AUTO_EVALS or (iteration > AUTO_EVALS[-1] and iteration % after == 0)
-
-
-def _flatten_state(state) -> list[torch.Tensor]:
-    out = []
-    for s in state:
-        out.extend(s if isinstance(s, tuple) else (s,))
-    return out
-
-
-def _unflatten_state(tensors: list[torch.Tensor], cell: str) -> list:
-    if cell == "lstm":
-        return [(tensors[i], tensors[i + 1]) for i in range(0, len(tensors), 2)]
-    return list(tensors)
 
 
 class Trainer:
@@ -205,7 +133,7 @@ class Trainer:
         self.best_path = str(best) if best.exists() else None
         hidden = [t.to(self.device) for t in ck.get("hidden", [])]
         if hidden and hidden[0].shape[1] == self.train_data.batch_size:
-            self.state = _unflatten_state(hidden, self.model.cell)
+            self.state = unflatten_state(hidden, self.model.cell)
         torch.set_rng_state(ck["rng_cpu"])
         if self.device.type == "cuda" and ck.get("rng_cuda"):
             torch.cuda.set_rng_state_all(list(ck["rng_cuda"]))
@@ -368,8 +296,8 @@ class Trainer:
             case ProbeRequest():
                 self._responder().probe(request, self.iteration)
 
-    def _responder(self) -> Responder:
-        return Responder(self.model, self.corpus.vocab, self.device, self.emit,
+    def _responder(self, emit: Callable[[Any], None] | None = None) -> Responder:
+        return Responder(self.model, self.corpus.vocab, self.device, emit or self.emit,
                          self.corpus.val, self.corpus.known_words)
 
     def _sample(self, request: SampleRequest) -> None:
@@ -423,11 +351,10 @@ class Trainer:
                     self.emit(event)
 
         s = self.cfg.sample
-        responder = Responder(self.model, self.corpus.vocab, self.device, marked,
-                              self.corpus.val, self.corpus.known_words)
-        responder.sample(SampleRequest(None, s.timeline_prime, s.temperature, s.length, s.top_k,
-                                       seed=s.seed, stream=False),
-                         self.iteration, self.last_val_loss, default_seed=s.seed)
+        fixed = SampleRequest(None, s.timeline_prime, s.temperature, s.length, s.top_k,
+                              seed=s.seed, stream=False)
+        self._responder(marked).sample(fixed, self.iteration, self.last_val_loss,
+                                       default_seed=s.seed)
 
     def _checkpoint(self, full: bool) -> dict[str, Any]:
         n = len(self.train_data)
@@ -440,7 +367,7 @@ class Trainer:
         }
         if full:
             ck["optimizer"] = self.optimizer.state_dict()
-            ck["hidden"] = [t.detach().cpu() for t in _flatten_state(self.state)]
+            ck["hidden"] = [t.detach().cpu() for t in flatten_state(self.state)]
             ck["rng_cpu"] = torch.get_rng_state()
             ck["rng_cuda"] = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
         return ck
