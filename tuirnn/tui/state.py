@@ -246,15 +246,19 @@ class RunState:
             self.smooth.append(acc / weight)
         self._ema, self._ema_w = acc, weight
 
+    def _redo_smooth(self) -> None:
+        """The smoothed curve again from the first loss held."""
+        self.smooth = array.array("d")
+        self._ema = self._ema_w = 0.0
+        self._fold_smooth(0)
+
     def rewind(self, iteration: int) -> None:
         """The run goes on from its checkpoint at `iteration`: what was logged after it was
         lost with the process that logged it and is done again, so drop it (no loops)."""
         keep = max(0, iteration - self.loss_start)
         if keep < len(self.losses):
             del self.losses[keep:]
-            self.smooth = array.array("d")
-            self._ema = self._ema_w = 0.0
-            self._fold_smooth(0)
+            self._redo_smooth()
             if not self.losses:
                 self._loss_origin = None
         self.val = [(it, v) for it, v in self.val if it <= iteration]
@@ -271,9 +275,7 @@ class RunState:
     def set_smoothing(self, smoothing: float) -> None:
         """Redo the smoothed curve over the whole run with a new weight of the past (0..0.99)."""
         self.smoothing = smoothing
-        self.smooth = array.array("d")
-        self._ema = self._ema_w = 0.0
-        self._fold_smooth(0)
+        self._redo_smooth()
         self.version += 1
 
     def _update_rate(self, iteration: int, elapsed: float) -> None:
