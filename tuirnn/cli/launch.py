@@ -65,6 +65,16 @@ def start_trainer(argv: list[str], launcher: list[str] | None = None
     return proc, None
 
 
+def start_and_monitor(argv: list[str], launcher: list[str] | None = None) -> int:
+    """In a terminal: start the trainer (start_trainer's arguments), then be its first monitor.
+    The trainer prints its own start-up errors here; its exit status is returned then."""
+    from .attach import monitor
+    proc, run_dir = start_trainer(argv, launcher)
+    if run_dir is None:
+        return proc.returncode if proc.returncode >= 0 else 1
+    return monitor(run_dir)
+
+
 def _start_with_ready_file(command: list[str]) -> tuple[subprocess.Popen, Path | None]:
     with tempfile.TemporaryDirectory(prefix="tuirnn-start-") as folder:
         ready = Path(folder) / "ready"

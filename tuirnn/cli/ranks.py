@@ -66,11 +66,7 @@ def start_torchrun(args) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, argv)
-    from .attach import monitor
-    proc, run_dir = launch.start_trainer(argv[3:], launcher=argv[:3])
-    if run_dir is None:
-        return proc.returncode if proc.returncode >= 0 else 1
-    return monitor(run_dir)
+    return launch.start_and_monitor(argv[3:], launcher=argv[:3])
 
 
 # --- ranks 1..N-1 -------------------------------------------------------------------------------
