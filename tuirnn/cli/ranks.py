@@ -56,9 +56,6 @@ def start_torchrun(args) -> int:
         raise UserError("--nproc starts torchrun itself; under torchrun leave --nproc out")
     if not 1 <= args.nproc <= 1024:
         raise UserError(f"--nproc must be between 1 and 1024 processes; got {args.nproc}")
-    if args.resume and args.config:
-        raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
-                        "(change settings of a resumed run with --set)")
     argv = torchrun_argv(args)
     # torch's CPU threads split over the ranks (torchrun would set 1 and warn)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
