@@ -32,6 +32,11 @@ def screen_text(app) -> str:
     return "\n".join(parts)
 
 
+def screenshot_text(app) -> str:
+    """The screen as exported, with its non-breaking spaces as plain ones."""
+    return app.export_screenshot().replace("&#160;", " ")
+
+
 def requests(control) -> list:
     """Requests sent, less the re-probes the neuron pane gets at every eval."""
     return [r for r in control.take() if not isinstance(r, ProbeRequest)]
@@ -195,7 +200,7 @@ async def test_log_toggle_and_help():
         assert not chart.log
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        shown = app.export_screenshot().replace("&#160;", " ")
+        shown = screenshot_text(app)
         assert "Monitor keys" in shown and "Neurons tab keys" in shown
         assert "Esc closes" in shown
         console = Console(width=200, file=io.StringIO(), record=True)
