@@ -50,9 +50,7 @@ class StepsCompleted:
 def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
     """Two consecutive step reports as one: all losses kept, the newest figures win (a slow
     reader, the monitor's inbox or a socket client's queue, takes one report for many)."""
-    return StepsCompleted(iteration=b.iteration, epoch=b.epoch, losses=a.losses + b.losses,
-                          lr=b.lr, chars_per_sec=b.chars_per_sec, elapsed_s=b.elapsed_s,
-                          rank_ms_min=b.rank_ms_min, rank_ms_max=b.rank_ms_max)
+    return dataclasses.replace(b, losses=a.losses + b.losses)
 
 
 @dataclass(frozen=True)
