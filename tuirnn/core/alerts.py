@@ -34,7 +34,7 @@ class AlertWatch:
         return self.first_loss is not None and loss > FACTOR * self.first_loss
 
     def _message(self, what: str, iteration: int, loss: float) -> str:
-        first = f" (over 3x the first loss, {self.first_loss:.4f})" if self.first_loss else ""
+        first = f" (over {FACTOR:g}x the first loss, {self.first_loss:.4f})" if self.first_loss else ""
         return f"{what} is exploding: {loss:.4g} at iter {iteration}{first}"
 
     def train_losses(self, iteration: int, losses: list[float]) -> AlertRaised | AlertCleared | None:
