@@ -147,13 +147,12 @@ def plan_run_dir(cfg: config_mod.Config, run_dir: str | None) -> Path:
     refuses one that already holds a run or cannot be written."""
     if run_dir is not None:
         path = Path(run_dir)
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path(cfg.run.root) / f"{cfg.run.name}-{stamp}"
-    if run_dir is not None:
         refuse_if_live(path)        # at once, not after loading the corpus
         if holds_run(path):
             raise _already_a_run(path)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path(cfg.run.root) / f"{cfg.run.name}-{stamp}"
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
