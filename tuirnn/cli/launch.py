@@ -22,6 +22,7 @@ from pathlib import Path
 
 READY_FD_ENV = "TUIRNN_READY_FD"
 READY_FILE_ENV = "TUIRNN_READY_FILE"
+READY = "ready "                  # the child's line, then its run folder: `ready RUN_DIR\n`
 
 
 def trainer_argv(args) -> list[str]:
@@ -59,8 +60,8 @@ def start_trainer(argv: list[str], launcher: list[str] | None = None
             proc.send_signal(signal.SIGTERM)
             proc.wait()
             raise
-    if line.startswith("ready "):
-        return proc, Path(line[len("ready "):].rstrip("\n"))
+    if line.startswith(READY):
+        return proc, _run_dir_of(line)
     proc.wait()
     return proc, None
 
@@ -90,7 +91,11 @@ def _start_with_ready_file(command: list[str]) -> tuple[subprocess.Popen, Path |
             proc.wait()
             raise
         line = ready.read_text(encoding="utf-8")
-    return proc, Path(line[len("ready "):].rstrip("\n"))
+    return proc, _run_dir_of(line)
+
+
+def _run_dir_of(ready_line: str) -> Path:
+    return Path(ready_line[len(READY):].rstrip("\n"))
 
 
 def in_trainer_process() -> bool:
@@ -110,7 +115,7 @@ def announce_ready(run_dir: Path) -> None:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    line = f"ready {run_dir.resolve()}\n"
+    line = f"{READY}{run_dir.resolve()}\n"
     try:
         if ready_file is not None:   # written whole, then renamed: the parent never reads half
             Path(ready_file + ".tmp").write_text(line, encoding="utf-8")
