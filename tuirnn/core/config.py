@@ -107,17 +107,14 @@ _CHOICES = {
 _POSITIVE = {
     "model.hidden_size", "model.num_layers", "model.embed_size", "train.batch_size",
     "train.seq_length", "train.learning_rate", "train.max_epochs", "train.max_iters",
-    "train.eval_every", "train.log_every", "sample.length",
-    "train.eval_every_after",
+    "train.eval_every", "train.eval_every_after", "train.log_every", "sample.length",
+    "sample.temperature",
 }
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
-                 "train.plateau_evals",
-                 "train.threads",
-                 "train.seed", "sample.seed"}
+                 "train.plateau_evals", "train.threads", "train.seed", "sample.seed"}
 _AUTO_OK = {"train.eval_every"}     # keys that also take the word auto
 _UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "data.test_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
 
-_POSITIVE |= {"sample.temperature"}
 # Upper bounds: far past any real model, low enough that a typo fails here, not in an
 # allocation or a loop (the model's memory need is checked separately, model.check_fits).
 _AT_MOST = {
@@ -125,7 +122,9 @@ _AT_MOST = {
     "train.batch_size": 100_000, "train.seq_length": 100_000, "train.threads": 1024,
     "train.seed": 2**63 - 1, "train.max_epochs": 1_000_000, "sample.length": 1_000_000,
 }
-_RUN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_RUN_NAME_CHARS = "A-Za-z0-9_.-"      # run.name: one folder name of these, at most _RUN_NAME_MAX
+_RUN_NAME_MAX = 100
+_RUN_NAME = re.compile(f"[{_RUN_NAME_CHARS}]+")
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
@@ -188,7 +187,7 @@ def _coerce(key: str, annotation: str, value: Any) -> Any:
 
 def safe_run_name(text: str) -> str:
     """`text` made one valid run.name: other characters become '-' ("my run" -> "my-run")."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip(".")[:100] or "run"
+    return re.sub(f"[^{_RUN_NAME_CHARS}]+", "-", text).strip(".")[:_RUN_NAME_MAX] or "run"
 
 
 def _to_float(value: int | float) -> float:
@@ -206,9 +205,9 @@ def _check_range(key: str, value: Any) -> None:
         most = "2**63 - 1" if limit == 2**63 - 1 else f"{limit:,}"
         raise UserError(f"config: {key} must be at most {most}; got {shown(value)}")
     if key == "run.name" and (not _RUN_NAME.fullmatch(value) or value in (".", "..")
-                              or len(value) > 100):
+                              or len(value) > _RUN_NAME_MAX):
         raise UserError(f"config: run.name must be one folder name of letters, digits, - _ and . "
-                        f"(at most 100); got {shown(value)}")
+                        f"(at most {_RUN_NAME_MAX}); got {shown(value)}")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise UserError(f"config: {key} must be one of {', '.join(_CHOICES[key])}; got {shown(value)}")
     if key in _POSITIVE and value <= 0:
