@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,7 +25,7 @@ from .widgets.sample_dialog import SampleDialog
 from .widgets.sample_diff import SampleDiff
 from .widgets.samples_panel import SamplesPanel
 from .widgets.runs_tab import RunsTab
-from .widgets.run_banner import finished_lines, gone_lines
+from .widgets.run_banner import banner_for
 from .widgets.samples_tab import SamplesTab
 from .widgets.status_header import StatusHeader
 
@@ -124,30 +123,32 @@ class MonitorScreen(Screen):
 
     def apply_events(self, events: list) -> None:
         changed: set[str] = set()
+        pane = self.neuron_pane
         for ev in events:
             changed |= self.state.apply(ev)
-            if isinstance(ev, ProbeCompleted) and self.neuron_pane is not None:
-                self.neuron_pane.probe = ev
-            elif isinstance(ev, EvalCompleted):
-                self.request_probe()
-            elif isinstance(ev, SampleGenerated) and self.neuron_pane is not None:
-                self.neuron_pane.latest_sample = ev.text  # the pane's `m` probes it
-            elif isinstance(ev, (RunFinished, RunFailed, TrainerGone)) and self.ready:
-                self.show_banner()
-                why = self.cannot_serve()
-                if why is not None and self.neuron_pane is not None:
-                    self.neuron_pane.cancel_pending(why)
-            elif isinstance(ev, (AlertRaised, Paused)) and "diverged" in self.state.alerts \
-                    and self.ready:
-                self.show_banner()            # the trainer paused for a divergence: say why
-            elif isinstance(ev, Resumed) and self.ready and not self.state.over:
-                self.query_one("#banner", Static).display = False   # going on anyway
-            elif isinstance(ev, RunStarted):
-                self.sample_config = self._defaults_from_config(ev.config)
-            elif isinstance(ev, RequestRefused) and self.ready:
-                self.notify(f"The trainer refused: {ev.message}", severity="warning", timeout=6)
-                if self.neuron_pane is not None:
-                    self.neuron_pane.cancel_pending(ev.message)
+            match ev:
+                case ProbeCompleted() if pane is not None:
+                    pane.probe = ev
+                case EvalCompleted():
+                    self.request_probe()
+                case SampleGenerated() if pane is not None:
+                    pane.latest_sample = ev.text       # the pane's `m` probes it
+                case RunFinished() | RunFailed() | TrainerGone() if self.ready:
+                    self.show_banner()
+                    why = self.cannot_serve()
+                    if why is not None and pane is not None:
+                        pane.cancel_pending(why)
+                case AlertRaised() | Paused() if self.ready and "diverged" in self.state.alerts:
+                    self.show_banner()                 # paused for a divergence: say why
+                case Resumed() if self.ready and not self.state.over:
+                    self.query_one("#banner", Static).display = False   # going on anyway
+                case RunStarted():
+                    self.sample_config = self._defaults_from_config(ev.config)
+                case RequestRefused() if self.ready:
+                    self.notify(f"The trainer refused: {ev.message}", severity="warning",
+                                timeout=6)
+                    if pane is not None:
+                        pane.cancel_pending(ev.message)
         # while the trainer evaluates, pauses or has ended, a chart redraw costs it nothing
         idle = any(isinstance(ev, TRAINER_IDLE) for ev in events)
         self.refresh_parts(changed, chart_now=idle)
@@ -171,40 +172,14 @@ class MonitorScreen(Screen):
             self.query_one(SamplesTab).timeline_changed()
 
     def show_banner(self) -> None:
-        st, banner = self.state, self.query_one("#banner", Static)
-        width = max(20, self.size.width - 2)      # the banner's padding: 1 each side
-        banner.set_class(False, "failed", "finished")
-        if st.failed is not None:
-            where = st.run.run_dir if st.run else "the run folder"
-            banner.update(Text.assemble(
-                ("✖ training failed", "bold"), f" at iter {st.failed.iteration}: {st.failed.error}\n",
-                f"The traceback is in {where}. Press q to quit."))
-            banner.set_class(True, "failed")
-        elif st.gone is not None:
-            banner.update(Text("\n").join(gone_lines(st, width)))
-            banner.set_class(True, "failed")
-        elif st.finished is not None and st.finished.reason == "diverged":
-            alert = st.alerts.get("diverged")
-            banner.update(Text.assemble(
-                ("✖ diverged", "bold"), f" at iter {st.finished.iteration}: "
-                f"{alert.message if alert else 'the loss exploded'}\n",
-                "stopped; last.pt saved, best.pt keeps the best sane model · lower "
-                "train.learning_rate or set train.grad_clip · q quits"))
-            banner.set_class(True, "failed")
-        elif "diverged" in st.alerts and st.state in ("paused", "pausing", "starting"):
-            alert = st.alerts["diverged"]
-            banner.update(Text.assemble(
-                ("✖ loss diverged, run paused", "bold"), f": {alert.message}\n",
-                "space goes on anyway (no best.pt or snapshot of a diverged model) · "
-                "q stops and saves last.pt"))
-            banner.set_class(True, "failed")
-        elif st.finished is not None:
-            # two lines that fit the width (drawn again on resize), the footer has the keys
-            banner.update(Text("\n").join(finished_lines(st, width)))
-            banner.set_class(True, "finished")
-        else:
-            return
-        banner.display = True
+        banner = self.query_one("#banner", Static)
+        shown = banner_for(self.state, max(20, self.size.width - 2))   # padding: 1 each side
+        kind = shown[1] if shown is not None else None
+        banner.set_class(kind == "failed", "failed")
+        banner.set_class(kind == "finished", "finished")
+        if shown is not None:
+            banner.update(shown[0])
+            banner.display = True
 
     def on_resize(self) -> None:
         if self.ready and self.state.over:

@@ -1,6 +1,7 @@
-"""Lines of the banner under the header once the run has ended (finished, trainer gone),
-drawn for the width there is (pure): at 80 columns they fit, the least needed parts dropped
-first, and a long checkpoint path keeps its end (the file name)."""
+"""The banner under the header once the run has ended (finished, failed, trainer gone,
+diverged) or paused for a divergence (pure). Lines are drawn for the width there is: at 80
+columns they fit, the least needed parts dropped first, and a long checkpoint path keeps its
+end (the file name)."""
 from __future__ import annotations
 
 import os
@@ -58,3 +59,32 @@ def finished_lines(st, width: int) -> list[Text]:
         note = ""
     path = fit_path(shown, max(12, width - len("checkpoint: ") - len(note)))
     return [line1, Text(f"checkpoint: {path}{note}")]
+
+
+def banner_for(st, width: int) -> tuple[Text, str] | None:
+    """(text, kind) of the banner under the header for RunState `st`, kind "failed" or
+    "finished"; None when the run goes on normally (no banner)."""
+    if st.failed is not None:
+        where = st.run.run_dir if st.run else "the run folder"
+        return Text.assemble(
+            ("✖ training failed", "bold"), f" at iter {st.failed.iteration}: {st.failed.error}\n",
+            f"The traceback is in {where}. Press q to quit."), "failed"
+    if st.gone is not None:
+        return Text("\n").join(gone_lines(st, width)), "failed"
+    if st.finished is not None and st.finished.reason == "diverged":
+        alert = st.alerts.get("diverged")
+        return Text.assemble(
+            ("✖ diverged", "bold"), f" at iter {st.finished.iteration}: "
+            f"{alert.message if alert else 'the loss exploded'}\n",
+            "stopped; last.pt saved, best.pt keeps the best sane model · lower "
+            "train.learning_rate or set train.grad_clip · q quits"), "failed"
+    if "diverged" in st.alerts and st.state in ("paused", "pausing", "starting"):
+        alert = st.alerts["diverged"]
+        return Text.assemble(
+            ("✖ loss diverged, run paused", "bold"), f": {alert.message}\n",
+            "space goes on anyway (no best.pt or snapshot of a diverged model) · "
+            "q stops and saves last.pt"), "failed"
+    if st.finished is not None:
+        # two lines that fit the width (drawn again on resize), the footer has the keys
+        return Text("\n").join(finished_lines(st, width)), "finished"
+    return None
