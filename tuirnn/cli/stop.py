@@ -7,7 +7,7 @@ import threading
 import time
 
 from ..core.config import RunConfig
-from ..core.events import CheckpointSaved, RunFailed, RunFinished
+from ..core.events import RunFailed, RunFinished
 from ..core.procs import pid_alive
 from .hints import resume_hint
 from .status import clear_status, show_status
@@ -25,26 +25,19 @@ def add_parser(sub) -> None:
 
 
 class _Watch:
-    """Collects what the stop needs from the event stream (runs on the client's thread)."""
+    """Collects how the run ended from the event stream (runs on the client's thread); the
+    newest checkpoint is the client's own `last_checkpoint`."""
 
     def __init__(self) -> None:
-        self.checkpoint: str | None = None
         self.finished: RunFinished | None = None
         self.failed: RunFailed | None = None
         self.live = threading.Event()      # set once the history is in: later events are new
-        self.saved = threading.Event()
 
     def history(self, events: list) -> None:
-        for ev in events:
-            if isinstance(ev, CheckpointSaved) and ev.kind in ("last", "manual"):
-                self.checkpoint = ev.path
         self.live.set()
 
     def __call__(self, ev) -> None:
         match ev:
-            case CheckpointSaved(kind="last" | "manual"):
-                self.checkpoint = ev.path
-                self.saved.set()
             case RunFinished():
                 self.finished = ev
             case RunFailed():
@@ -78,12 +71,12 @@ def main(args) -> int:
         return 1
     if watch.finished is None and not was_over:
         print(f"tuirnn: the trainer of {run_dir.name} exited without saving "
-              f"(at iter {ctl.iteration}); last checkpoint: {watch.checkpoint or 'none'}",
+              f"(at iter {ctl.iteration}); last checkpoint: {ctl.last_checkpoint or 'none'}",
               file=sys.stderr)
         return 1
     iteration = watch.finished.iteration if watch.finished else ctl.iteration
     verb = "closed finished run" if was_over else "stopped"
-    print(f"{verb} {run_dir.name} at iter {iteration}; checkpoint: {watch.checkpoint or 'none'}")
+    print(f"{verb} {run_dir.name} at iter {iteration}; checkpoint: {ctl.last_checkpoint or 'none'}")
     if path.exists():
         print(f"tuirnn: the trainer still holds {path}", file=sys.stderr)
         return 1
