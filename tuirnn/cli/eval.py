@@ -5,6 +5,7 @@ best checkpoint is chosen on val, so `tuirnn eval RUN --split test` is a fair te
 """
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
@@ -25,7 +26,7 @@ A run folder means its checkpoints/best.pt (the one chosen on val).
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="loss of a checkpoint over the val or test split (or a file)",
                        description=DESCRIPTION,
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="a .pt file, or a run folder (uses its best.pt)")
     p.add_argument("--split", default="val", metavar="val|test|FILE",
                    help="the run's val (default) or test split, or a text file")
