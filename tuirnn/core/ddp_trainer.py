@@ -21,7 +21,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .control import Control, SaveRequest
-from .distributed import Group, World, check_resume_world, is_peer_failure, rank_batchers, rank_device
+from .distributed import (Group, World, check_resume_world, is_peer_failure, rank_batchers,
+                          rank_device, val_sharded)
 from .errors import RankLost
 from .evaluate import mean_loss
 from .events import RunFailed, StepsCompleted
@@ -219,7 +220,7 @@ class DistributedTrainer(Trainer):
         return float(loss)
 
     def _val_sharded(self) -> bool:
-        return (len(self.corpus.val) - 1) // self.cfg.train.seq_length >= self.world.size
+        return val_sharded(len(self.corpus.val), self.cfg.train.seq_length, self.world.size)
 
     def _evaluate_and_save(self) -> None:
         if self.world.rank == 0:

@@ -116,6 +116,12 @@ def is_peer_failure(error: BaseException) -> bool:
 
 
 # --- data -------------------------------------------------------------------------------------
+def val_sharded(val_chars: int, seq_length: int, world_size: int) -> bool:
+    """Is the val split shared out (a stream for every rank), or evaluated by rank 0 alone?
+    Every rank must decide alike: they then run the same collectives."""
+    return (val_chars - 1) // seq_length >= world_size
+
+
 def rank_batchers(corpus, batch_size: int, seq_length: int, device, world: World
                   ) -> tuple[Batcher, Batcher | None]:
     """(train, val) batches of this rank: its rows of the layout for world.size*batch_size
@@ -131,9 +137,8 @@ def rank_batchers(corpus, batch_size: int, seq_length: int, device, world: World
             f"{N} ranks needs ({N} x batch_size {B} x seq_length {T} + 1 = {need:,}); lower "
             "train.batch_size or train.seq_length, use fewer ranks, or a bigger corpus") from None
     train = _rows(whole, world.rank * B, B, device)
-    val_streams = (len(corpus.val) - 1) // T
-    if val_streams >= N:
-        per_rank = min(B, val_streams // N)
+    if val_sharded(len(corpus.val), T, N):
+        per_rank = min(B, (len(corpus.val) - 1) // T // N)
         val = _rows(Batcher(corpus.val, N * per_rank, T, "cpu", split="val"),
                     world.rank * per_rank, per_rank, device)
     else:
