@@ -13,11 +13,10 @@ import statistics
 import time
 
 import numpy as np
-from rich.console import Console
-from rich.segment import Segment
+from rich.style import Style
 from textual.strip import Strip
 
-from tuirnn.tui.chart import braille_chart, window_start
+from tuirnn.tui.chart import braille_chart, line_segments, window_start
 
 WIDTH, HEIGHT = 158, 28          # the chart's content in a 160x45 terminal
 
@@ -37,7 +36,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, nargs="+", default=[5000, 100_000])
     ap.add_argument("--repeats", type=int, default=300)
     args = ap.parse_args()
-    console = Console(width=WIDTH, color_system="truecolor", force_terminal=True)
+    base = Style(color="white", bgcolor="black")      # the widget's own colours, as in the app
     for n in args.points:
         raw, smooth, val = series(n)
         for window in ("whole run", "last 25%"):
@@ -48,7 +47,7 @@ def main() -> None:
                 lines = braille_chart(raw[first:], smooth[first:], val, val[-1], WIDTH, HEIGHT,
                                       x0=first)
                 t1 = time.perf_counter()
-                [Strip(list(Segment.apply_style(line.render(console, end=""))), WIDTH) for line in lines]
+                [Strip(line_segments(line, base), WIDTH) for line in lines]
                 t2 = time.perf_counter()
                 draw.append(t1 - t0)
                 strip.append(t2 - t1)

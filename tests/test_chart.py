@@ -1,8 +1,6 @@
 """The loss chart: pure drawing (chart.py) and the widget's keys (z , . y)."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from tuirnn.core.events import EvalCompleted, StepsCompleted
@@ -126,11 +124,28 @@ def test_val_line_cells_joins_rows_with_corners():
     assert up[1:] == [(5, 1, "╯"), (4, 1, "│"), (3, 1, "╭")]
 
 
-def test_chart_stays_fast_on_long_runs():
-    y = np.random.default_rng(0).random(200_000) + 1
-    t = time.perf_counter()
-    chart.braille_chart(y, y, [(i, 1.5) for i in range(1000, 200_000, 1000)], (5000, 1.2), 160, 40)
-    assert time.perf_counter() - t < 0.1
+def per_char(segments) -> list[tuple[str, object]]:
+    return [(ch, seg.style) for seg in segments for ch in seg.text]
+
+
+def test_line_segments_are_what_rich_renders_with_the_base_under():
+    """The widget's fast conversion gives every character the style rich gives it when it
+    prints the line (the line's own style included: the x axis is grey)."""
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+    y = decaying(3000)
+    val = [(i, float(y[i - 1]) + 0.1) for i in (100, 300, 700, 1500, 3000)]
+    console = Console(width=120, color_system="truecolor", force_terminal=True)
+    options = console.options.update(no_wrap=True, overflow="ignore")
+    base = Style(color="white", bgcolor="grey11")
+    for style in (chart.ChartStyle(), chart.NO_COLOR_STYLE):
+        lines = chart.braille_chart(y, y, val, (1500, 1.2), 120, 20, style=style)
+        lines += chart.braille_chart(y[:0], y[:0], [], None, 120, 5, style=style)   # "waiting…"
+        for line in lines:
+            printed = [seg for seg in console.render(line, options) if seg.text != "\n"]
+            want = per_char(Segment.apply_style(printed, base))
+            assert per_char(chart.line_segments(line, base)) == want
 
 
 def test_smoothing_redoes_the_curve_and_gap_is_in_the_header():

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Span, Text
 
 LABEL_W = 7              # y labels: '↑ 1.65 '
@@ -224,3 +226,23 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
     axis = " " * LABEL_W + first + last.rjust(max(0, plot_w - len(first)))
     lines.append(Text(axis[:width], style=style.axis))
     return lines
+
+
+def line_segments(line: Text, base: Style) -> list[Segment]:
+    """The Segments of one chart line with `base` under every style: what
+    `Segment.apply_style(line.render(console), base)` gives, for lines as braille_chart makes
+    them (spans sorted and apart), in about a third of the time (Text.render handles spans
+    that overlap, which these never do). Style strings are plain definitions, no theme names.
+    """
+    text = line.plain
+    under = base + Style.parse(str(line.style)) if line.style else base
+    out: list[Segment] = []
+    at = 0
+    for span in line.spans:
+        if span.start > at:
+            out.append(Segment(text[at:span.start], under))
+        out.append(Segment(text[span.start:span.end], under + Style.parse(str(span.style))))
+        at = span.end
+    if at < len(text):
+        out.append(Segment(text[at:], under))
+    return out

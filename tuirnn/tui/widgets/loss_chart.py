@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
@@ -11,7 +10,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..chart import (NO_COLOR_STYLE, SMOOTHING_STEPS, WINDOWS, ChartStyle, braille_chart,
-                     window_start)
+                     line_segments, window_start)
 from ..state import RunState
 
 
@@ -114,9 +113,7 @@ class LossChart(Widget):
         base = self.visual_style.rich_style    # the widget's own colours under the chart's
         key = (self.state.version, w, h, self.log, self.window, self.clip, base)
         if self._cache is None or self._cache[0] != key:
-            console = self.app.console
-            strips = [Strip(Segment.apply_style(line.render(console, end=""), base), w)
-                      for line in self.chart_lines()]
+            strips = [Strip(line_segments(line, base), w) for line in self.chart_lines()]
             self._cache = (key, strips)
         return self._cache[1]
 
