@@ -267,3 +267,36 @@ def test_two_nodes_through_a_rendezvous_make_one_run(tmp_path):
     finished = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()
                 if '"RunFinished"' in line]
     assert finished[-1]["iteration"] == 20 and (run / "checkpoints" / "last.pt").exists()
+
+
+ENDING = """
+import atexit, os, sys
+import tuirnn.cli
+cli = sys.modules["tuirnn.cli.main"]     # the module (the package exports its main function)
+atexit.register(lambda: print("teardown ran", flush=True))
+def fake_main():
+    if sys.argv[1] == "group":
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=sys.argv[2], RANK="0", WORLD_SIZE="1")
+        from tuirnn.core.distributed import Group
+        from tuirnn.core.world import World
+        import torch
+        Group(World(0, 1, 0, "gloo"), torch.device("cpu")).close()
+    print("done", flush=True)
+    return 3
+cli.main = fake_main
+cli.console()
+"""
+
+
+@pytest.mark.parametrize("made_group", [True, False])
+def test_a_rank_ends_without_the_teardown_and_others_with_it(made_group):
+    """A process that set up a process group ends with os._exit (its status kept, no atexit
+    teardown, where torch's leftover gloo threads could abort it); any other ends normally."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = subprocess.run([sys.executable, "-c", ENDING, "group" if made_group else "plain", str(port)],
+                          env=env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines() == (["done"] if made_group else ["done", "teardown ran"])

@@ -1,4 +1,4 @@
 """The command line: `tuirnn run|sample|neurons|...` (rich for output, no Textual here)."""
-from .main import main
+from .main import console, main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]

@@ -6,7 +6,9 @@ Bad input anywhere ends as one line on stderr and exit status 2 (UserError), no 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import NoReturn
 
 from .. import __version__
 from ..core.errors import UserError
@@ -48,3 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `tuirnn sample ... | head`
         sys.stderr.close()
         return 0
+
+
+def console() -> NoReturn:
+    """The `tuirnn` program (console script and `python -m tuirnn`): main(), then exit."""
+    status = main()
+    distributed = sys.modules.get("tuirnn.core.distributed")
+    if distributed is not None and distributed.ends_without_teardown():
+        # a rank: all written and closed; skip the teardown that torch's leftover threads abort in
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    raise SystemExit(status)
