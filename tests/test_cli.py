@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import assert_user_error, make_text, run_cli, tiny_config
+from conftest import assert_user_error, run_cli, tiny_config
 
 
 def test_headless_run_makes_a_run_folder_then_samples(tmp_path, corpus_file):

@@ -10,7 +10,7 @@ import torch
 
 from conftest import ROOT
 from tuirnn.cli.main import build_parser
-from tuirnn.core.device import cpu_threads, load_optimizer_state, make_optimizer
+from tuirnn.core.device import load_optimizer_state, make_optimizer
 
 
 def test_threads_zero_is_torchs_own_choice_in_a_fresh_process():

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from conftest import make_text
 from tuirnn.core import config

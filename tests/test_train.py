@@ -13,8 +13,8 @@ from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
 from tuirnn.core.errors import StorageError
 from tuirnn.core.data import Corpus
-from tuirnn.core.events import (CheckpointSaved, EvalCompleted, Paused, Resumed, RunFinished,
-                           SampleChunkGenerated, SampleGenerated, StepsCompleted)
+from tuirnn.core.events import (CheckpointSaved, EvalCompleted, Paused, RunFinished,
+                                SampleChunkGenerated, SampleGenerated, StepsCompleted)
 from tuirnn.core.train import Trainer
 
 
@@ -209,28 +209,3 @@ def test_stop_between_reports_still_reports_every_step(tmp_path):
     reports = [e for e in events if isinstance(e, StepsCompleted)]
     assert [(r.iteration, len(r.losses)) for r in reports] == [(5, 5), (7, 2)]
     assert isinstance(events[-1], RunFinished) and events[-1].iteration == 7
-
-
-def test_finished_run_keeps_answering_requests_until_stopped(tmp_path):
-    control = Control()
-    events = []
-
-    def sink(e):
-        events.append(e)
-        if isinstance(e, RunFinished):
-            control.request_sample(prime="the", length=5, seed=1)
-        if isinstance(e, SampleGenerated) and e.request_id is not None:
-            control.stop()
-
-    run_dir = tmp_path / "r"
-    run_dir.mkdir()
-    t = Trainer(small_cfg(max_iters=3, eval_every=1000), run_dir, [sink], control, corpus())
-    t.serve_after_finish = True
-    worker = threading.Thread(target=t.run)
-    worker.start()
-    worker.join(timeout=60)
-    assert not worker.is_alive()
-    finished_at = next(i for i, e in enumerate(events) if isinstance(e, RunFinished))
-    answered_at = next(i for i, e in enumerate(events)
-                       if isinstance(e, SampleGenerated) and e.request_id is not None)
-    assert finished_at < answered_at

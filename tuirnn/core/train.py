@@ -59,9 +59,6 @@ class Trainer:
         # the iteration this process continues the run from (None: a new run); the CLI sets
         # 0 for a folder whose earlier process died before its first checkpoint
         self.resumed_from: int | None = None
-        # The monitor sets this: after training ends, keep answering sample/probe/save
-        # requests (this thread still owns the model) until Control.stop().
-        self.serve_after_finish = False
         self.device = pick_device(cfg.train.device)
         self.alerts = AlertWatch(cfg.train.plateau_evals)
         # Does someone watch? Then a divergence pauses the run; else it stops it (exit 1).
@@ -237,10 +234,6 @@ class Trainer:
             return
         reason = "diverged" if self.diverged_stop else "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
-        while self.serve_after_finish and not self.control.stopped:
-            self.control.wait(0.25)
-            for request in self.control.take():
-                self._handle(request)
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
         losses = torch.stack(window).float().tolist()  # the one host sync per window
