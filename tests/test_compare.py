@@ -135,12 +135,13 @@ def test_compare_command_refuses_bad_runs_with_one_line(tmp_path, capsys):
 
 
 @sync
-async def test_runs_tab_overlays_other_runs_under_the_root(tmp_path):
+async def test_runs_tab_overlays_other_runs_under_the_root(tmp_path, monkeypatch):
     from textual.widgets import TabbedContent
 
     from tuirnn.tui.app import make_app
     from tuirnn.tui.widgets.runs_tab import CompareChart, RunsTab
-    make_run(tmp_path, "other-512", 512, 3, 1.2)
+    monkeypatch.setattr(RunsTab, "RELOAD_EVERY_S", 0.2)
+    other = make_run(tmp_path, "other-512", 512, 3, 1.2)
     this_dir = tmp_path / "this-256"
     this_dir.mkdir()
     events = [run_started(run_name="this-256", run_dir=str(this_dir), hidden_size=256,
@@ -163,3 +164,15 @@ async def test_runs_tab_overlays_other_runs_under_the_root(tmp_path):
                                is_best=True))
         await pilot.pause()
         assert chart.curves[0].points[-1] == (600, 1.0)
+        # the other run trains on: its new eval shows while the tab stays open...
+        with open(other / "events.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(to_json_dict(EvalCompleted(iteration=1100, epoch=2.75, val_loss=1.1,
+                                                          best_val_loss=1.1, is_best=True))) + "\n")
+        await pilot.pause(0.5)
+        assert chart.curves[1].points[-1] == (1100, 1.1)
+        # ...and a hidden tab reads nothing
+        await pilot.press("1")
+        await pilot.pause()
+        tab.others = []
+        await pilot.pause(0.5)
+        assert tab.others == []

@@ -69,12 +69,13 @@ class HeadlessPrinter:
     def __call__(self, ev: Any) -> None:
         """Print `ev`; a reader that went away (`| head`, a dead ssh pipe) stops the printing,
         never the training: the run goes on to its checkpoints and its log."""
-        if isinstance(ev, RunFinished):
-            self.finished = ev
-        elif isinstance(ev, RunFailed):
-            self.failed = ev
-        elif isinstance(ev, AlertRaised) and ev.kind == "diverged":
-            self.diverged = ev
+        match ev:
+            case RunFinished():
+                self.finished = ev
+            case RunFailed():
+                self.failed = ev
+            case AlertRaised(kind="diverged"):
+                self.diverged = ev
         if self.console.quiet:
             return
         try:
@@ -86,55 +87,56 @@ class HeadlessPrinter:
 
     def _print(self, ev: Any) -> None:
         c, say = self.console, self.say
-        if isinstance(ev, RunStarted):
-            say(f"{ev.run_name}: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
-                f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
-                f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
-            per = "iteration" if ev.iters_per_epoch == 1 else "iterations"
-            say(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
-            if c.is_terminal:
-                self.progress = Progress(
-                    TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} chars/s"),
-                    TimeRemainingColumn(), console=c, transient=True)
-                self.task = self.progress.add_task("train", total=ev.max_iters,
-                                                   completed=ev.start_iter, loss="-", rate="-")
-                self.progress.start()
-        elif isinstance(ev, StepsCompleted):
-            for loss in ev.losses:
-                self.smooth = loss if self.smooth is None else 0.95 * self.smooth + 0.05 * loss
-            if self.progress is not None:
-                self.progress.update(self.task, completed=ev.iteration, loss=f"{self.smooth:.4f}",
-                                     rate=f"{ev.chars_per_sec:,.0f}")
-            elif time.monotonic() - self.last_line >= self.line_every_s:
-                self.last_line = time.monotonic()
-                say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
-                    f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s{rank_times(ev)}")
-        elif isinstance(ev, EvalCompleted):
-            best = " (best)" if ev.is_best else ""
-            say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
-        elif isinstance(ev, SampleGenerated):
-            kind = "fixed sample" if ev.timeline else "sample"    # the timeline's, same seed each time
-            c.rule(f"{kind} at iter {ev.iteration} (T={ev.temperature:g}, "
-                   f"{ev.word_share:.0%} real words)", style="dim")
-            self._verbatim(ev.text)
-            c.rule(style="dim")
-        elif isinstance(ev, (Paused, Resumed)):
-            say(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
-        elif isinstance(ev, AlertRaised):
-            if ev.action != "stopped":    # a stopped run says it once, at the end (stderr)
-                say(f"iter {ev.iteration:>7}  {ev.message}"
-                    + ("; paused (a monitor is attached)" if ev.action == "paused" else ""))
-        elif isinstance(ev, AlertCleared):
-            say(f"iter {ev.iteration:>7}  {ev.kind} no longer holds")
-        elif isinstance(ev, RunFinished) and ev.reason == "diverged":
-            self._stop_bar()              # run_headless says it, with the exit status
-        elif isinstance(ev, RunFinished):
-            self._stop_bar()
-            best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
-            say(f"finished at iter {ev.iteration} ({ev.reason}){best}")
-        elif isinstance(ev, RunFailed):
-            self._stop_bar()
+        match ev:
+            case RunStarted():
+                say(f"{ev.run_name}: {ev.cell} {ev.num_layers}x{ev.hidden_size}, "
+                    f"{ev.num_params:,} params, {len(ev.vocab)} chars vocab, "
+                    f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
+                per = "iteration" if ev.iters_per_epoch == 1 else "iterations"
+                say(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
+                if c.is_terminal:
+                    self.progress = Progress(
+                        TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} chars/s"),
+                        TimeRemainingColumn(), console=c, transient=True)
+                    self.task = self.progress.add_task("train", total=ev.max_iters,
+                                                       completed=ev.start_iter, loss="-", rate="-")
+                    self.progress.start()
+            case StepsCompleted():
+                for loss in ev.losses:
+                    self.smooth = loss if self.smooth is None else 0.95 * self.smooth + 0.05 * loss
+                if self.progress is not None:
+                    self.progress.update(self.task, completed=ev.iteration, loss=f"{self.smooth:.4f}",
+                                         rate=f"{ev.chars_per_sec:,.0f}")
+                elif time.monotonic() - self.last_line >= self.line_every_s:
+                    self.last_line = time.monotonic()
+                    say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
+                        f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s{rank_times(ev)}")
+            case EvalCompleted():
+                best = " (best)" if ev.is_best else ""
+                say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
+            case SampleGenerated():
+                kind = "fixed sample" if ev.timeline else "sample"    # the timeline's, same seed each time
+                c.rule(f"{kind} at iter {ev.iteration} (T={ev.temperature:g}, "
+                       f"{ev.word_share:.0%} real words)", style="dim")
+                self._verbatim(ev.text)
+                c.rule(style="dim")
+            case Paused() | Resumed():
+                say(f"{type(ev).__name__.lower()} at iter {ev.iteration}")
+            case AlertRaised():
+                if ev.action != "stopped":    # a stopped run says it once, at the end (stderr)
+                    say(f"iter {ev.iteration:>7}  {ev.message}"
+                        + ("; paused (a monitor is attached)" if ev.action == "paused" else ""))
+            case AlertCleared():
+                say(f"iter {ev.iteration:>7}  {ev.kind} no longer holds")
+            case RunFinished(reason="diverged"):
+                self._stop_bar()              # run_headless says it, with the exit status
+            case RunFinished():
+                self._stop_bar()
+                best = f", best val loss {ev.best_val_loss:.4f} ({ev.best_checkpoint})" if ev.best_val_loss else ""
+                say(f"finished at iter {ev.iteration} ({ev.reason}){best}")
+            case RunFailed():
+                self._stop_bar()
 
     def _stop_bar(self) -> None:
         if self.progress is not None:

@@ -1,8 +1,9 @@
 """The Runs tab: this run's validation curve over those of other runs, and a table of the
 config keys on which they differ with each one's best val ("does the 3x512 beat the 2x256?").
 
-The other runs are read from their folders (core.compare) each time the tab is shown: by
-default the newest under this run's run.root, or the ones `tuirnn compare` named. This run's
+The other runs are read from their folders (core.compare) when the tab is shown and every
+RELOAD_EVERY_S while it stays on screen (they may be training too): by default the newest
+under this run's run.root, or the ones `tuirnn compare` named. This run's
 curve comes live from the RunState. The chart follows the loss chart's `l` (log) and `y`
 (robust range) settings.
 """
@@ -38,6 +39,8 @@ class CompareChart(Widget):
 
 
 class RunsTab(Widget):
+    RELOAD_EVERY_S = 10.0     # other runs' logs are read again this often while the tab shows
+
     DEFAULT_CSS = """
     RunsTab { height: 1fr; layout: vertical; }
     RunsTab #runs-chart { height: 1fr; min-height: 6; border: round $primary-darken-1;
@@ -57,8 +60,15 @@ class RunsTab(Widget):
         yield CompareChart(id="runs-chart")
         yield Static("", id="runs-table")
 
+    def on_mount(self) -> None:
+        self._reload_timer = self.set_interval(self.RELOAD_EVERY_S, self.reload, pause=True)
+
     def on_show(self) -> None:
         self.reload()
+        self._reload_timer.resume()
+
+    def on_hide(self) -> None:
+        self._reload_timer.pause()
 
     # --- data -------------------------------------------------------------------------------
     def this_run(self) -> RunCurve | None:
