@@ -62,6 +62,12 @@ class SampleEntry:
     request_id: int | None = None
     done: bool = True
 
+    @classmethod
+    def from_event(cls, ev: SampleGenerated) -> "SampleEntry":
+        return cls(text=ev.text, iteration=ev.iteration, val_loss=ev.val_loss,
+                   temperature=ev.temperature, top_k=ev.top_k, seed=ev.seed, prime=ev.prime,
+                   word_share=ev.word_share, request_id=ev.request_id)
+
 
 @dataclass
 class RunState:
@@ -119,122 +125,119 @@ class RunState:
 
     def apply(self, ev: Any) -> set[str]:
         """Fold one event in; returns the parts that changed: header, loss, samples, probe."""
-        if isinstance(ev, StepsCompleted):
-            if not self.losses:
-                self._loss_origin = ev.iteration - len(ev.losses)
-            start = len(self.losses)
-            for x in ev.losses:
-                if not math.isfinite(x):
-                    x = self.losses[-1] if self.losses else 0.0
-                self.losses.append(x)
-            self._fold_smooth(start)
-            self._update_rate(ev.iteration, ev.elapsed_s)
-            self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
-            self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
-            if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
-                self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
-            if self.state == RunPhase.STARTING:
+        match ev:
+            case StepsCompleted():
+                if not self.losses:
+                    self._loss_origin = ev.iteration - len(ev.losses)
+                start = len(self.losses)
+                for x in ev.losses:
+                    if not math.isfinite(x):
+                        x = self.losses[-1] if self.losses else 0.0
+                    self.losses.append(x)
+                self._fold_smooth(start)
+                self._update_rate(ev.iteration, ev.elapsed_s)
+                self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
+                self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
+                if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
+                    self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
+                if self.state == RunPhase.STARTING:
+                    self.set_state(RunPhase.TRAINING)
+                self.version += 1
+                return {"header", "loss"}
+            case RunResumed():
+                self.rewind(ev.iteration)
+                return {"header", "loss", "samples", "timeline"}
+            case RunStarted():
+                # a (re)started trainer: an earlier process's end is history, not this run's state
+                self.finished = self.failed = self.gone = None
+                self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
+                self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
                 self.set_state(RunPhase.TRAINING)
-            self.version += 1
-            return {"header", "loss"}
-        if isinstance(ev, RunResumed):
-            self.rewind(ev.iteration)
-            return {"header", "loss", "samples", "timeline"}
-        if isinstance(ev, RunStarted):
-            # a (re)started trainer: an earlier process's end is history, not this run's state
-            self.finished = self.failed = self.gone = None
-            self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
-            self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
-            self.set_state(RunPhase.TRAINING)
-            return {"header", "loss"}
-        if isinstance(ev, EvalStarted):
-            self.set_state(RunPhase.EVALUATING)
-            return {"header"}
-        if isinstance(ev, EvalCompleted):
-            self.val.append((ev.iteration, ev.val_loss))
-            recent = self.losses[-GAP_STEPS:]
-            self.gap = ev.val_loss - sum(recent) / len(recent) if recent else None
-            if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
-                self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
-            self.set_state(RunPhase.TRAINING)
-            self.version += 1
-            return {"header", "loss"}
-        if isinstance(ev, SampleChunkGenerated):
-            entry = self.find_request(ev.request_id)
-            if entry is None:
-                entry = SampleEntry(text="", iteration=self.iteration, request_id=ev.request_id,
-                                    done=False)
-                self.samples.append(entry)
-            entry.text += ev.text
-            return {"samples"}
-        if isinstance(ev, SampleGenerated) and ev.timeline:
-            self.timeline.append(SampleEntry(
-                text=ev.text, iteration=ev.iteration, val_loss=ev.val_loss,
-                temperature=ev.temperature, top_k=ev.top_k, seed=ev.seed, prime=ev.prime,
-                word_share=ev.word_share))
-            return {"timeline"}
-        if isinstance(ev, SampleGenerated):
-            entry = self.find_request(ev.request_id) if ev.request_id is not None else None
-            if entry is None:
-                entry = SampleEntry(text="", iteration=ev.iteration)
-                self.samples.append(entry)
-            entry.text, entry.iteration, entry.val_loss = ev.text, ev.iteration, ev.val_loss
-            entry.temperature, entry.top_k, entry.seed = ev.temperature, ev.top_k, ev.seed
-            entry.prime, entry.word_share = ev.prime, ev.word_share
-            entry.request_id, entry.done = ev.request_id, True
-            return {"samples"}
-        if isinstance(ev, ProbeCompleted):
-            self.probe = ev
-            return {"probe"}
-        if isinstance(ev, AlertRaised):
-            self.alerts[ev.kind] = ev
-            return {"header", "alert"}
-        if isinstance(ev, AlertCleared):
-            self.alerts.pop(ev.kind, None)
-            return {"header", "alert"}
-        if isinstance(ev, CheckpointSaved):
-            self.last_checkpoint = ev
-            if ev.kind == "best":
-                self.best_checkpoint = ev.path
-            if self.state == RunPhase.SAVING:
-                self.set_state(self._before_save or RunPhase.TRAINING)
-            return {"header"}
-        if isinstance(ev, Paused):
-            self.iteration = max(self.iteration, ev.iteration)
-            if self.state != RunPhase.STOPPING:
-                self.set_state(RunPhase.PAUSED)
-            return {"header"}
-        if isinstance(ev, Resumed):
-            self._rate_points.clear()         # the pause is not training time
-            if self.state != RunPhase.STOPPING:
+                return {"header", "loss"}
+            case EvalStarted():
+                self.set_state(RunPhase.EVALUATING)
+                return {"header"}
+            case EvalCompleted():
+                self.val.append((ev.iteration, ev.val_loss))
+                recent = self.losses[-GAP_STEPS:]
+                self.gap = ev.val_loss - sum(recent) / len(recent) if recent else None
+                if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
+                    self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
                 self.set_state(RunPhase.TRAINING)
-            return {"header"}
-        if isinstance(ev, RunFinished):
-            self.finished = ev
-            self.state = RunPhase.FINISHED if ev.reason in ("max_iters", "max_epochs") \
-                else RunPhase.STOPPED
-            self.iteration = max(self.iteration, ev.iteration)
-            if ev.best_checkpoint:
-                self.best_checkpoint = ev.best_checkpoint
-            if ev.best_val_loss is not None and self.best is None:
-                self.best = (ev.iteration, ev.best_val_loss)
-            return {"header", "samples"}
-        if isinstance(ev, RunFailed):
-            self.failed = ev
-            self.state = RunPhase.FAILED
-            return {"header"}
-        if isinstance(ev, RequestRefused):       # a sample that will never stream in
-            entry = self.find_request(ev.request_id)
-            if entry is None or entry.done:
+                self.version += 1
+                return {"header", "loss"}
+            case SampleChunkGenerated():
+                entry = self.find_request(ev.request_id)
+                if entry is None:
+                    entry = SampleEntry(text="", iteration=self.iteration, request_id=ev.request_id,
+                                        done=False)
+                    self.samples.append(entry)
+                entry.text += ev.text
+                return {"samples"}
+            case SampleGenerated(timeline=True):
+                self.timeline.append(SampleEntry.from_event(ev))
+                return {"timeline"}
+            case SampleGenerated():
+                done = SampleEntry.from_event(ev)
+                entry = self.find_request(ev.request_id) if ev.request_id is not None else None
+                if entry is None:
+                    self.samples.append(done)
+                else:        # the streamed one, whole now: updated in place (panels hold it)
+                    vars(entry).update(vars(done))
+                return {"samples"}
+            case ProbeCompleted():
+                self.probe = ev
+                return {"probe"}
+            case AlertRaised():
+                self.alerts[ev.kind] = ev
+                return {"header", "alert"}
+            case AlertCleared():
+                self.alerts.pop(ev.kind, None)
+                return {"header", "alert"}
+            case CheckpointSaved():
+                self.last_checkpoint = ev
+                if ev.kind == "best":
+                    self.best_checkpoint = ev.path
+                if self.state == RunPhase.SAVING:
+                    self.set_state(self._before_save or RunPhase.TRAINING)
+                return {"header"}
+            case Paused():
+                self.iteration = max(self.iteration, ev.iteration)
+                if self.state != RunPhase.STOPPING:
+                    self.set_state(RunPhase.PAUSED)
+                return {"header"}
+            case Resumed():
+                self._rate_points.clear()         # the pause is not training time
+                if self.state != RunPhase.STOPPING:
+                    self.set_state(RunPhase.TRAINING)
+                return {"header"}
+            case RunFinished():
+                self.finished = ev
+                self.state = RunPhase.FINISHED if ev.reason in ("max_iters", "max_epochs") \
+                    else RunPhase.STOPPED
+                self.iteration = max(self.iteration, ev.iteration)
+                if ev.best_checkpoint:
+                    self.best_checkpoint = ev.best_checkpoint
+                if ev.best_val_loss is not None and self.best is None:
+                    self.best = (ev.iteration, ev.best_val_loss)
+                return {"header", "samples"}
+            case RunFailed():
+                self.failed = ev
+                self.state = RunPhase.FAILED
+                return {"header"}
+            case RequestRefused():       # a sample that will never stream in
+                entry = self.find_request(ev.request_id)
+                if entry is None or entry.done:
+                    return set()
+                entry.text, entry.done = f"[not sampled: {ev.message}]", True
+                return {"samples"}
+            case TrainerGone():
+                self.gone = ev
+                self.state = RunPhase.CRASHED
+                self.iteration = max(self.iteration, ev.iteration)
+                return {"header"}
+            case _:
                 return set()
-            entry.text, entry.done = f"[not sampled: {ev.message}]", True
-            return {"samples"}
-        if isinstance(ev, TrainerGone):
-            self.gone = ev
-            self.state = RunPhase.CRASHED
-            self.iteration = max(self.iteration, ev.iteration)
-            return {"header"}
-        return set()
 
     def _fold_smooth(self, start: int) -> None:
         """Extend the smoothed curve over losses[start:] (EMA debiased like TensorBoard's)."""
