@@ -1,7 +1,7 @@
 """How long does one loss-chart redraw take? The budget is 2 ms at 5,000 points, 160x45.
 
 Times what the monitor does on the UI thread per redraw: the braille drawing (chart.py) and
-the conversion of its lines into Strips (LossChart.strips), for a run of N steps with an eval
+the conversion of its rows into Strips (LossChart.strips), for a run of N steps with an eval
 on the `auto` schedule, at the chart's size in a 160x45 terminal (about 158x28 cells).
 
     .venv/bin/python benchmarks/chart.py [--points 5000 100000] [--repeats 300]
@@ -16,7 +16,7 @@ import numpy as np
 from rich.style import Style
 from textual.strip import Strip
 
-from tuirnn.tui.chart import braille_chart, line_segments, window_start
+from tuirnn.tui.chart import chart_rows, row_segments, window_start
 
 WIDTH, HEIGHT = 158, 28          # the chart's content in a 160x45 terminal
 
@@ -44,10 +44,10 @@ def main() -> None:
             draw, strip = [], []
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                lines = braille_chart(raw[first:], smooth[first:], val, val[-1], WIDTH, HEIGHT,
-                                      x0=first)
+                rows = chart_rows(raw[first:], smooth[first:], val, val[-1], WIDTH, HEIGHT,
+                                  x0=first)
                 t1 = time.perf_counter()
-                [Strip(line_segments(line, base), WIDTH) for line in lines]
+                [Strip(row_segments(row, base), WIDTH) for row in rows]
                 t2 = time.perf_counter()
                 draw.append(t1 - t0)
                 strip.append(t2 - t1)

@@ -128,9 +128,9 @@ def per_char(segments) -> list[tuple[str, object]]:
     return [(ch, seg.style) for seg in segments for ch in seg.text]
 
 
-def test_line_segments_are_what_rich_renders_with_the_base_under():
-    """The widget's fast conversion gives every character the style rich gives it when it
-    prints the line (the line's own style included: the x axis is grey)."""
+def test_row_segments_are_what_rich_renders_with_the_base_under():
+    """The widget's rows become Segments that give every character the style rich gives it
+    when it prints the same line as Text (braille_chart's), over the widget's base style."""
     from rich.console import Console
     from rich.segment import Segment
     from rich.style import Style
@@ -140,12 +140,14 @@ def test_line_segments_are_what_rich_renders_with_the_base_under():
     options = console.options.update(no_wrap=True, overflow="ignore")
     base = Style(color="white", bgcolor="grey11")
     for style in (chart.ChartStyle(), chart.NO_COLOR_STYLE):
-        lines = chart.braille_chart(y, y, val, (1500, 1.2), 120, 20, style=style)
-        lines += chart.braille_chart(y[:0], y[:0], [], None, 120, 5, style=style)   # "waiting…"
-        for line in lines:
-            printed = [seg for seg in console.render(line, options) if seg.text != "\n"]
-            want = per_char(Segment.apply_style(printed, base))
-            assert per_char(chart.line_segments(line, base)) == want
+        for args in ((y, y, val, (1500, 1.2), 120, 20), (y[:0], y[:0], [], None, 120, 5)):
+            rows = chart.chart_rows(*args, style=style)
+            lines = chart.braille_chart(*args, style=style)
+            assert [text for text, _ in rows] == [line.plain for line in lines]
+            for row, line in zip(rows, lines):
+                printed = [seg for seg in console.render(line, options) if seg.text != "\n"]
+                want = per_char(Segment.apply_style(printed, base))
+                assert per_char(chart.row_segments(row, base)) == want
 
 
 def test_smoothing_redoes_the_curve_and_gap_is_in_the_header():
@@ -172,13 +174,13 @@ async def test_keys_cycle_window_smoothing_and_y_range():
         loss = app.monitor.query_one(LossChart)
         title = lambda: str(loss.border_title)
         assert "whole run" in title() and "smoothed 0.95" in title() and "─ val" in title()
-        first_axis = loss.chart_lines()[-1].plain.split()
+        first_axis = loss.chart_rows()[-1][0].split()
         for expected in ("last 25%", "last 2000", "whole run"):
             await pilot.press("z")
             assert expected in title()
             if expected == "last 25%":
-                assert loss.chart_lines()[-1].plain.split() == ["376", "500"]
-        assert loss.chart_lines()[-1].plain.split() == first_axis
+                assert loss.chart_rows()[-1][0].split() == ["376", "500"]
+        assert loss.chart_rows()[-1][0].split() == first_axis
         await pilot.press("full_stop")
         assert "smoothed 0.97" in title()
         for _ in range(4):

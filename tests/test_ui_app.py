@@ -55,7 +55,7 @@ async def test_header_chart_and_samples_show_the_run():
         assert "linear" in chart.border_title
         for mark in ("raw", "smoothed", "─ val", "★ best"):
             assert mark in chart.border_title
-        assert any(0x2800 < ord(c) <= 0x28FF for line in chart.chart_lines() for c in line.plain)
+        assert any(0x2800 < ord(c) <= 0x28FF for text, _ in chart.chart_rows() for c in text)
 
 
 @sync

@@ -1,4 +1,5 @@
-"""The loss chart as a pure function: series in, rich Text lines out (no widgets, no app).
+"""The loss chart as a pure function: series in, rows of text and style runs out (rich Text
+lines through braille_chart); no widgets, no app.
 
 Every 2x4 dot braille cell is one character, so a W x H cell plot has 2W x 4H pixels. The
 series (the whole run, possibly 100k+ points) is first averaged into 2W pixel columns with
@@ -114,16 +115,29 @@ def val_line_cells(points: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     return out
 
 
+# One drawn line: its characters and its style runs [(start, end, style)], sorted and apart
+# (cells outside every run have no style of their own).
+Row = tuple[str, list[tuple[int, int, str]]]
+
+
 def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]],
-                  best: tuple[int, float] | None, width: int, height: int, *,
-                  log: bool = False, x0: int = 0, clip: bool = True,
-                  style: ChartStyle = ChartStyle()) -> list[Text]:
-    """Draw losses as `height` lines of `width` cells (y labels included).
+                  best: tuple[int, float] | None, width: int, height: int, **options) -> list[Text]:
+    """chart_rows as rich Text lines (same arguments)."""
+    return [Text(text, spans=[Span(a, b, name) for a, b, name in runs])
+            for text, runs in chart_rows(raw, smooth, val, best, width, height, **options)]
+
+
+def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]],
+               best: tuple[int, float] | None, width: int, height: int, *,
+               log: bool = False, x0: int = 0, clip: bool = True,
+               style: ChartStyle = ChartStyle()) -> list[Row]:
+    """Draw losses as `height` rows of `width` cells (y labels included).
 
     raw, smooth: (n,) per-step losses, step i is iteration x0 + i + 1 (a window of the run:
     val points at or before x0 are left out). val: [(iteration, loss)] joined by a line;
     best: (iteration, loss) drawn as '★' when inside the window. clip: a robust y range.
-    Returns rich Text lines; the last line is the x axis (first and last iteration).
+    The last row is the x axis (first and last iteration). Rows, not rich Text: the widget
+    turns them straight into Segments (row_segments), which is most of a redraw's saving.
     """
     plot_w, plot_h = max(1, width - LABEL_W), max(1, height - 1)
     n = len(raw)
@@ -133,12 +147,12 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         (i0, v0), (i1, v1) = before[-1], vals[0]
         vals.insert(0, (x0 + 1, v0 + (v1 - v0) * (x0 + 1 - i0) / max(1, i1 - i0)))
     if height < 3 or width < LABEL_W + 4:      # no room for a chart: keep the shape, blank
-        return [Text(" " * max(0, width)) for _ in range(max(0, height))]
+        return [(" " * max(0, width), []) for _ in range(max(0, height))]
     if n == 0 and not vals:
-        lines = [Text(" " * width) for _ in range(height)]
-        msg = "waiting for the first losses…"
-        lines[height // 2] = Text(msg.center(width)[:width], style=style.axis)
-        return lines
+        rows: list[Row] = [(" " * width, []) for _ in range(height)]
+        msg = "waiting for the first losses…".center(width)[:width]
+        rows[height // 2] = (msg, [(0, len(msg), style.axis)] if style.axis else [])
+        return rows
     px_w, px_h = plot_w * 2, plot_h * 4
     cols_raw = bin_means(raw, px_w) if n else np.zeros(0)
     cols_smooth = bin_means(smooth, px_w) if n else np.zeros(0)
@@ -210,39 +224,39 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
         label_rows[plot_h // 2] = ("", math.exp((tlo + thi) / 2) if log else (lo + hi) / 2)
     # all rows' characters in one decode (a str per row via chr() is 20x slower)
     plot_text = chars.astype("<u4").tobytes().decode("utf-32-le")
-    lines: list[Text] = []
+    # style runs of every row at once: where the style changes, as (row, column) pairs
+    change_rows, change_cols = np.nonzero(styles[:, 1:] != styles[:, :-1])
+    row_ends = np.searchsorted(change_rows, np.arange(plot_h), side="right").tolist()
+    change_cols = (change_cols + 1).tolist()
+    label_run = [(0, LABEL_W, style.axis)] if style.axis else []
+    rows: list[Row] = []
+    at = 0
     for row in range(plot_h):
         mark, value = label_rows.get(row, ("", None))
         label = (mark + f"{value:.3g}").rjust(LABEL_W - 1) + " " if value is not None else ""
-        row_styles = styles[row]
-        cuts = [0, *(np.flatnonzero(row_styles[1:] != row_styles[:-1]) + 1).tolist(), plot_w]
-        # one span per run of one style, built directly (Text.append per run is slower)
-        spans = [Span(0, LABEL_W, style.axis)] if style.axis else []
-        spans += [Span(LABEL_W + a, LABEL_W + b, names[int(row_styles[a])])
-                  for a, b in zip(cuts, cuts[1:]) if names[int(row_styles[a])]]
-        lines.append(Text(label[:LABEL_W].rjust(LABEL_W) + plot_text[row * plot_w:(row + 1) * plot_w],
-                          spans=spans))
+        cuts = [0, *change_cols[at:row_ends[row]], plot_w]
+        at = row_ends[row]
+        row_styles = styles[row].tolist()
+        runs = label_run + [(LABEL_W + a, LABEL_W + b, names[row_styles[a]])
+                            for a, b in zip(cuts, cuts[1:]) if names[row_styles[a]]]
+        rows.append((label[:LABEL_W].rjust(LABEL_W) + plot_text[row * plot_w:(row + 1) * plot_w], runs))
     first, last = f"{x0 + 1}", f"{last_iter}"
-    axis = " " * LABEL_W + first + last.rjust(max(0, plot_w - len(first)))
-    lines.append(Text(axis[:width], style=style.axis))
-    return lines
+    axis = (" " * LABEL_W + first + last.rjust(max(0, plot_w - len(first))))[:width]
+    rows.append((axis, [(0, len(axis), style.axis)] if style.axis else []))
+    return rows
 
 
-def line_segments(line: Text, base: Style) -> list[Segment]:
-    """The Segments of one chart line with `base` under every style: what
-    `Segment.apply_style(line.render(console), base)` gives, for lines as braille_chart makes
-    them (spans sorted and apart), in about a third of the time (Text.render handles spans
-    that overlap, which these never do). Style strings are plain definitions, no theme names.
-    """
-    text = line.plain
-    under = base + Style.parse(str(line.style)) if line.style else base
+def row_segments(row: Row, base: Style) -> list[Segment]:
+    """The Segments of one row with `base` under every style: what rich gives for the row as
+    Text (braille_chart's line) rendered over `base`, without building Text or Spans."""
+    text, runs = row
     out: list[Segment] = []
     at = 0
-    for span in line.spans:
-        if span.start > at:
-            out.append(Segment(text[at:span.start], under))
-        out.append(Segment(text[span.start:span.end], under + Style.parse(str(span.style))))
-        at = span.end
+    for start, end, name in runs:
+        if start > at:
+            out.append(Segment(text[at:start], base))
+        out.append(Segment(text[start:end], base + Style.parse(name)))
+        at = end
     if at < len(text):
-        out.append(Segment(text[at:], under))
+        out.append(Segment(text[at:], base))
     return out

@@ -9,8 +9,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..chart import (NO_COLOR_STYLE, SMOOTHING_STEPS, WINDOWS, ChartStyle, braille_chart,
-                     line_segments, window_start)
+from ..chart import (NO_COLOR_STYLE, SMOOTHING_STEPS, WINDOWS, ChartStyle, Row, chart_rows,
+                     row_segments, window_start)
 from ..state import RunState
 
 
@@ -98,22 +98,22 @@ class LossChart(Widget):
     def chart_style(self) -> ChartStyle:
         return NO_COLOR_STYLE if getattr(self.app, "no_color", False) else ChartStyle()
 
-    def chart_lines(self) -> list[Text]:
-        """The chart at the widget's content size, as rich Text lines (what is drawn)."""
+    def chart_rows(self) -> list[Row]:
+        """The chart at the widget's content size: each row's text and style runs."""
         st = self.state
         raw, smooth = st.raw_array(), st.smooth_array()
         first = window_start(len(raw), WINDOWS[self.window])
-        return braille_chart(raw[first:], smooth[first:], st.val, st.best,
-                             self.content_size.width, self.content_size.height,
-                             log=self.log, x0=st.loss_start + first, clip=self.clip,
-                             style=self.chart_style())
+        return chart_rows(raw[first:], smooth[first:], st.val, st.best,
+                          self.content_size.width, self.content_size.height,
+                          log=self.log, x0=st.loss_start + first, clip=self.clip,
+                          style=self.chart_style())
 
     def strips(self) -> list[Strip]:
         w, h = self.content_size.width, self.content_size.height
         base = self.visual_style.rich_style    # the widget's own colours under the chart's
         key = (self.state.version, w, h, self.log, self.window, self.clip, base)
         if self._cache is None or self._cache[0] != key:
-            strips = [Strip(line_segments(line, base), w) for line in self.chart_lines()]
+            strips = [Strip(row_segments(row, base), w) for row in self.chart_rows()]
             self._cache = (key, strips)
         return self._cache[1]
 
