@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()
             self.wfile.write(BODY)
+        elif self.path == "/slow.txt":  # the whole body, in pieces over about half a second
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            for i in range(0, len(BODY), len(BODY) // 10):
+                self.wfile.write(BODY[i:i + len(BODY) // 10])
+                self.wfile.flush()
+                time.sleep(0.05)
         elif self.path == "/cut.txt":  # promises more than it sends, then hangs up
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
@@ -114,6 +123,23 @@ def test_locate_downloads_once(server, tmp_path):
     assert locate_corpus(cfg) == (str(dest), BODY)
     assert locate_corpus(cfg) == (str(dest), BODY)
     assert _Handler.hits == ["/corpus.txt"]
+
+
+def test_processes_needing_one_download_take_turns(server, tmp_path):
+    """Four at once (as the ranks of a torchrun start): one fetch, and all read the whole file.
+    Each has its own open of the folder, as separate processes do, so the lock is contended."""
+    _Handler.hits.clear()
+    dest = tmp_path / "data" / "c.txt"
+    cfg = DataConfig(path=str(dest), url=f"{server}/slow.txt")       # no checksum to catch a mix-up
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(locate_corpus(cfg))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == [(str(dest), BODY)] * 4
+    assert _Handler.hits == ["/slow.txt"]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["c.txt"]
 
 
 def test_existing_file_is_not_downloaded(tmp_path):

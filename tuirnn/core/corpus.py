@@ -3,6 +3,8 @@
 `locate_corpus(cfg.data)` returns (display name, raw bytes); decoding, BOM and newline handling
 are the data module's job. A download is streamed to `<dest>.part`, fsynced, checksum-checked,
 then renamed into place, so `dest` either holds the whole verified file or does not exist.
+Processes that need the same download (the ranks of a torchrun, runs started together) take
+turns on a lock of the folder: the first fetches, the others then find the file.
 
 The offline default is the Python standard library's own source (the essay's "Linux source"
 experiment, in Python): every machine that runs tuirnn has it, no network needed.
@@ -12,13 +14,19 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+from contextlib import contextmanager
 import stat
 import sysconfig
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:     # not POSIX: no lock, each process fetches on its own
+    fcntl = None
 
 from .errors import UserError, shown
 
@@ -49,8 +57,36 @@ def locate_corpus(data_cfg, progress: Progress | None = None) -> tuple[str, byte
                 f"corpus file {str(dest)!r} not found; check data.path, set data.url to download "
                 f"it, or drop data.path to train on the offline default (the Python standard "
                 f"library's source)")
-        download(url, dest, data_cfg.sha256, progress)
+        make_folder(dest)
+        with folder_lock(dest.parent):
+            if not _exists(dest, "data.path"):     # else another process fetched it meanwhile
+                download(url, dest, data_cfg.sha256, progress)
     return str(dest), read_regular_file(dest, "data.path")
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `folder` itself (no lock file is left behind); released
+    when the block ends or the process dies."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None and fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def make_folder(dest: Path) -> None:
+    """The folder a download goes into; UserError when it cannot be made."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {str(dest.parent)!r} for the download: {e.strerror or e}") from None
 
 
 def _exists(path: Path, setting: str) -> bool:
@@ -113,10 +149,7 @@ def download(url: str, dest: Path, sha256: str | None, progress: Progress | None
     """Fetch `url` into `dest` atomically; UserError (no partial file left) on any failure."""
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {str(dest.parent)!r} for the download: {e.strerror or e}") from None
+    make_folder(dest)
 
     def failed(reason: str) -> UserError:
         return UserError(
