@@ -108,7 +108,8 @@ def main() -> int:
     args = p.parse_args()
     if "RANK" in os.environ:
         worker(args.steps)
-        return 0
+        sys.stdout.flush()
+        os._exit(0)          # as tuirnn's ranks end: see core.distributed.ends_without_teardown
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.execv(sys.executable, [sys.executable, "-m", "torch.distributed.run", "--standalone",
                               f"--nproc_per_node={args.nproc}", __file__, "--steps", str(args.steps)])

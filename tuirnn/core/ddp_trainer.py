@@ -21,8 +21,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .control import Control, SaveRequest
-from .distributed import (Group, World, check_resume_world, is_peer_failure, rank_batchers,
-                          rank_device, val_sharded)
+from .distributed import (Group, World, check_resume_world, is_peer_failure, keep_until_exit,
+                          rank_batchers, rank_device, val_sharded)
 from .errors import RankLost
 from .evaluate import mean_loss
 from .events import RunFailed, StepsCompleted
@@ -152,6 +152,7 @@ class DistributedTrainer(Trainer):
         # no buffers in these models: nothing to broadcast at each forward
         ddp = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None,
                                       gradient_as_bucket_view=True)
+        keep_until_exit(ddp)        # freeing it could hang this rank (ends_without_teardown)
         self.step_model = TimedForward(ddp, self.device)
 
     def _batchers(self):

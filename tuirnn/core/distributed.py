@@ -56,10 +56,8 @@ class Group:
     """The initialised process group of this rank: world, device, the control group and what
     it knows of its peers (host and pid, to name a rank that has gone)."""
 
-    made = False     # a process group was set up in this process (see ends_without_teardown)
-
     def __init__(self, world: World, device: torch.device):
-        Group.made = True
+        keep_until_exit(self)
         backend = "nccl" if device.type == "cuda" else "gloo"
         timeout = datetime.timedelta(seconds=timeout_s())
         if device.type == "cuda":
@@ -108,16 +106,29 @@ class Group:
                 pass
 
 
-def ends_without_teardown() -> bool:
-    """Whether this process should end with os._exit once its work is done and its files closed.
+# The process group and what holds it (the DDP module: its C++ reducer holds the group), kept
+# referenced until the process ends with os._exit (see ends_without_teardown).
+_KEPT: list = []
 
-    Once DDP has wrapped a model, its process group outlives destroy_process_group: the
-    gloo worker threads ("pt_gloo_runloop" in /proc/PID/task) still run after it, even with
-    the DDP object deleted. Those threads meeting the C++ teardown at exit killed about 1
-    finished rank in 12 with SIGABRT ("terminate called without an active exception"), and
-    torchrun then reported a clean run as failed. benchmarks/ddp_teardown.py counts them.
+
+def keep_until_exit(thing) -> None:
+    _KEPT.append(thing)
+
+
+def ends_without_teardown() -> bool:
+    """Whether this process must end with os._exit once its work is done and its files closed,
+    without freeing its process group: true once a group was set up here.
+
+    Torch does not tear a gloo group down safely once DDP has wrapped a model. Its worker
+    threads ("pt_gloo_runloop" in /proc/PID/task) outlive destroy_process_group. Met by the C++
+    teardown at exit, they killed about 1 finished rank in 12 with SIGABRT ("terminate called
+    without an active exception"), so torchrun called a clean run failed. And when the DDP
+    module was freed after a peer had already gone, the group's destructor waited forever to
+    join them (seen with gdb: ~ProcessGroupGloo in std::thread::join, from ~Reducer). So the
+    group and the DDP module stay referenced here and nothing frees them: the process ends
+    first. benchmarks/ddp_teardown.py counts runs that did not end with exit status 0.
     """
-    return Group.made
+    return bool(_KEPT)
 
 
 def is_peer_failure(error: BaseException) -> bool:
@@ -180,4 +191,5 @@ def check_resume_world(ck: dict, world_size: int, run_dir) -> None:
            else f"with {ranks(saved)}: tuirnn run --resume {run_dir} --nproc {saved} "
                 f"(or torchrun --nproc_per_node={saved})")
     raise UserError(f"{run_dir} was trained with {ranks(saved)} and this start has "
-                    f"{ranks(world_size)}; resume {how}, or start a new run to use {ranks(world_size)}")
+                    f"{ranks(world_size)}; resume {how}, or go on with {ranks(world_size)} in a new "
+                    f"run from its weights: tuirnn run CONFIG --init-from {run_dir}/checkpoints/last.pt")
