@@ -11,6 +11,7 @@ Binds 127.0.0.1 unless told otherwise: from a laptop, `ssh -L 8000:localhost:800
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import shlex
@@ -83,6 +84,18 @@ def make_server(command: str, host: str, port: int, run_name: str):
             return await super().handle_index(request)
 
         async def on_startup(self, app) -> None:
+            # aiohttp calls this before it listens: say the address once it answers
+            self._announcing = asyncio.get_running_loop().create_task(self.announce())
+
+        async def announce(self) -> None:
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection(host, port)
+                except OSError:
+                    await asyncio.sleep(0.02)
+                    continue
+                writer.close()
+                break
             print(f"tuirnn: serving the monitor of {run_name} on http://{host_in_url(host)}:{port}/"
                   " (each tab attaches; Ctrl+C stops serving, the run goes on)", flush=True)
 
