@@ -140,6 +140,7 @@ def test_sigterm_to_torchrun_saves_and_resume_goes_on_exactly(tmp_path):
     one = subprocess.run(tuirnn("--resume", run), env=env(), capture_output=True, text=True, timeout=60)
     assert one.returncode == 2 and one.stderr.count("\n") == 1, one.stderr
     assert "trained with 2 ranks" in one.stderr and "--nproc 2" in one.stderr
+    assert f"--init-from {run}/checkpoints/last.pt" in one.stderr      # the way to another count
     end = stopped_at + 15
     resumed = subprocess.run(tuirnn("--resume", run, "--nproc", 2, "--set", f"train.max_iters={end}"),
                              env=env(), capture_output=True, text=True, timeout=120)
@@ -239,6 +240,26 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
     assert finished.reason == "stopped" and "error" not in err
     ck = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
     assert ck["iteration"] == finished.iteration and len(ck["rng_cpu_ranks"]) == 2
+
+
+def test_one_process_run_goes_on_with_two_ranks_from_its_weights(tmp_path):
+    """A run saved by one process cannot resume with 2 ranks; --init-from starts 2 ranks from
+    its weights: every rank loads them, and the first logged (all-reduced) loss shows it."""
+    cfg = write_config(tmp_path, max_iters=60)
+    single = subprocess.run(tuirnn(cfg, "--headless"), env=env(), capture_output=True, text=True,
+                            timeout=120)
+    assert single.returncode == 0, single.stderr
+    source = only_run(tmp_path)
+    last = source / "checkpoints" / "last.pt"
+    two = subprocess.run(tuirnn(cfg, "--nproc", 2, "--init-from", last, "--set", "train.max_iters=10"),
+                         env=env(), capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert two.returncode == 0, two.stderr
+    new = [p for p in (tmp_path / "runs").iterdir() if p != source]
+    assert len(new) == 1
+    started = json.loads((new[0] / "events.jsonl").read_text().splitlines()[0])
+    assert started["world_size"] == 2 and started["start_iter"] == 0
+    trained, fresh = losses_by_iteration(source / "events.jsonl"), losses_by_iteration(new[0] / "events.jsonl")
+    assert abs(fresh[1] - trained[60]) < abs(fresh[1] - trained[1])
 
 
 def test_two_nodes_through_a_rendezvous_make_one_run(tmp_path):

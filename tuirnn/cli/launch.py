@@ -36,6 +36,8 @@ def trainer_argv(args) -> list[str]:
         argv += ["--resume", str(Path(args.resume).resolve())]
     if args.run_dir:
         argv += ["--run-dir", str(Path(args.run_dir).resolve())]
+    if getattr(args, "init_from", None):
+        argv += ["--init-from", str(Path(args.init_from).resolve())]
     return argv + ["--headless"]
 
 

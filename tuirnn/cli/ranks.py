@@ -24,14 +24,18 @@ def world():
     return world_from_env()
 
 
-def make_trainer(cfg, run_dir: Path, control, corpus, resume_state):
-    """The Trainer for this process: one rank of several under torchrun, else the plain one."""
+def make_trainer(cfg, run_dir: Path, control, corpus, resume_state, init=None):
+    """The Trainer for this process: one rank of several under torchrun, else the plain one.
+    init: the --init-from checkpoint whose weights a new run starts from."""
     from ..core.train import Trainer
     from ..core.world import launched
     if not launched():
-        return Trainer(cfg, run_dir, [], control, corpus, resume_state)
-    from ..core.ddp_trainer import DistributedTrainer
-    return DistributedTrainer(cfg, run_dir, [], control, corpus, resume_state, world=world())
+        trainer = Trainer(cfg, run_dir, [], control, corpus, resume_state)
+    else:
+        from ..core.ddp_trainer import DistributedTrainer
+        trainer = DistributedTrainer(cfg, run_dir, [], control, corpus, resume_state, world=world())
+    trainer.init_from = init
+    return trainer
 
 
 def check_world(resume_state, run_dir: Path) -> None:
@@ -90,11 +94,15 @@ def _follow(args) -> int:
         check_world(resume_state, run_dir)
     else:
         cfg, resume_state = config_mod.load(args.config, args.overrides), None
+    init = None
+    if args.init_from and not args.resume:
+        from . import init_from
+        cfg, init = init_from.plan(args.init_from, cfg, args.overrides)
     os.environ.pop("TUIRNN_READY_FILE", None)
     corpus = load_corpus(cfg)
     control = Control()
     StopSignals(control, say=lambda text: None).install()   # rank 0 speaks for the run
-    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state)
+    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state, init)
     failures: list[RunFailed] = []
     trainer.sinks.append(lambda ev: failures.append(ev) if isinstance(ev, RunFailed) else None)
     try:

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UserError
-from . import launch
+from . import init_from, launch
 from .status import clear_status, show_status
 
 
@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
                    help="no monitor: progress bar and log lines (automatic when stdout is not a terminal)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
     p.add_argument("--run-dir", metavar="DIR", help="use exactly DIR as the run folder")
+    p.add_argument("--init-from", metavar="CHECKPOINT",
+                   help="a new run starting from another run's weights (a .pt file, or a run "
+                        "folder: its best.pt); the model's shape comes from it")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train with N processes on this machine (one per GPU), through torchrun")
 
@@ -52,6 +55,9 @@ def main(args) -> int:
     if args.resume and args.config:
         raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
                         "(change settings of a resumed run with --set)")
+    if args.resume and args.init_from:
+        raise UserError("--resume continues a run and --init-from starts a new one from "
+                        "another's weights: give one of them")
     from . import ranks
     if args.nproc is not None:
         return ranks.start_torchrun(args)
@@ -61,7 +67,7 @@ def main(args) -> int:
     if not args.headless and sys.stdout.isatty() and not launched:
         # the trainer in a process of its own (it outlives this terminal), this one its monitor
         return launch.start_and_monitor(launch.trainer_argv(args))
-    lock = None
+    lock = init = None
     try:
         if args.resume:
             # the lock first: a live run is refused at once, and no one writes while we read
@@ -74,9 +80,11 @@ def main(args) -> int:
             ranks.check_world(resume_state, run_dir)
         else:
             cfg = config_mod.load(args.config, args.overrides)
+            if args.init_from:
+                cfg, init = init_from.plan(args.init_from, cfg, args.overrides)
             run_dir = runlog.plan_run_dir(cfg, args.run_dir)
             resume_state = None
-        return _train(args, cfg, run_dir, lock, resume_state)
+        return _train(args, cfg, run_dir, lock, resume_state, init)
     except StorageError as e:
         clear_status()
         print(f"error: {e}", file=sys.stderr)
@@ -86,7 +94,7 @@ def main(args) -> int:
             lock.release()
 
 
-def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
+def _train(args, cfg, run_dir: Path, lock, resume_state, init=None) -> int:
     from ..core import runlog
     from ..core.control import Control
     from ..core.events import CheckpointSaved, RunResumed
@@ -97,9 +105,11 @@ def _train(args, cfg, run_dir: Path, lock, resume_state) -> int:
 
     corpus = load_corpus(cfg)
     control = Control()
-    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state)
+    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state, init)
     trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched
     clear_status()
+    if init is not None:
+        print(init_from.announce(init), flush=True)
     # from here a signal stops the run and saves: the folder never exists without an owner
     stops = StopSignals(control).install()
     try:

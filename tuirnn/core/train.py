@@ -52,6 +52,8 @@ class Trainer:
         self.control = control
         self.corpus = corpus
         self.resume_state = resume_state
+        # --init-from: another run's checkpoint whose weights this new run starts from
+        self.init_from: dict[str, Any] | None = None
         self.iteration = 0
         self.best_val_loss = math.inf
         self.last_val_loss: float | None = None
@@ -99,12 +101,25 @@ class Trainer:
         self.step_model: Callable = self.model   # what the loop calls forward (DDP wraps it)
         if self.resume_state is not None:
             self._restore(self.resume_state)
+        elif self.init_from is not None:
+            self._start_from(self.init_from)
 
     def _batchers(self) -> tuple[Batcher, Batcher]:
         """(train, val) batches of this process."""
         t = self.cfg.train
         return (Batcher(self.corpus.train, t.batch_size, t.seq_length, self.device),
                 val_batcher(self.corpus.val, t.batch_size, t.seq_length, self.device))
+
+    def _start_from(self, ck: dict[str, Any]) -> None:
+        """A new run from another run's weights (char-rnn's -init_from): its model, with this
+        run's optimizer, iteration 0 and data from the start."""
+        if ck["vocab"] != self.corpus.vocab:
+            new = len(set(self.corpus.vocab) - set(ck["vocab"]))
+            gone = len(set(ck["vocab"]) - set(self.corpus.vocab))
+            raise UserError(f"--init-from {ck['path']}: its model knows other characters than this "
+                            f"corpus ({new} new here, {gone} missing here); train on a corpus with "
+                            "the same characters, or start without --init-from")
+        self.model.load_state_dict(ck["model"])
 
     def _restore(self, ck: dict[str, Any]) -> None:
         if ck["vocab"] != self.corpus.vocab:
