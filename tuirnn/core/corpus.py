@@ -1,8 +1,9 @@
 """Where the corpus comes from: a file, a download, or the offline default.
 
 `locate_corpus(cfg.data)` returns (display name, raw bytes); decoding, BOM and newline handling
-are the data module's job. A download is streamed to `<dest>.part`, fsynced, checksum-checked,
-then renamed into place, so `dest` either holds the whole verified file or does not exist.
+are the data module's job. A download is streamed to `<dest>.part-HOST-PID`, fsynced,
+checksum-checked, then renamed into place, so `dest` either holds the whole verified file or
+does not exist.
 Processes that need the same download (the ranks of a torchrun, runs started together) take
 turns on a lock of the folder: the first fetches, the others then find the file.
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-from contextlib import contextmanager
+import socket
 import stat
 import sysconfig
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -148,7 +150,9 @@ def download(url: str, dest: Path, sha256: str | None, progress: Progress | None
              timeout: float = 30) -> None:
     """Fetch `url` into `dest` atomically; UserError (no partial file left) on any failure."""
     dest = Path(dest)
-    part = dest.with_name(dest.name + ".part")
+    # a name of its own: processes the folder lock does not reach (other nodes on a shared
+    # filesystem) never write into one file; each rename is whole
+    part = dest.with_name(f"{dest.name}.part-{socket.gethostname()}-{os.getpid()}")
     make_folder(dest)
 
     def failed(reason: str) -> UserError:
