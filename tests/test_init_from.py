@@ -12,7 +12,10 @@ from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus
 from tuirnn.core.errors import UserError
+from tuirnn.core.events import from_json_dict
 from tuirnn.core.train import Trainer
+from tuirnn.tui.render import header_lines, source_name
+from tuirnn.tui.state import RunState
 
 
 def trained_run(tmp_path: Path) -> tuple[Path, Path]:
@@ -70,6 +73,12 @@ def test_a_new_run_goes_on_from_the_weights_with_the_checkpoints_model(tmp_path)
     assert saved["model"]["hidden_size"] == 16
     started = json.loads((new / "events.jsonl").read_text().splitlines()[0])
     assert started["event"] == "RunStarted" and started["start_iter"] == 0
+    # where the weights came from is in the log, and the monitor's header says it
+    assert started["init_from"] == str(source / "checkpoints" / "best.pt")
+    assert started["init_from_iter"] == checkpoint.load_checkpoint(source)["iteration"]
+    state = RunState()
+    state.apply(from_json_dict(started))
+    assert f"from {source.name}@{started['init_from_iter']}" in header_lines(state, 160)[0].plain
     # the trained weights start where the source ended, far below a fresh model's first loss
     best = checkpoint.load_checkpoint(source)["val_loss"]
     start = first_loss(new)
@@ -106,3 +115,9 @@ def test_a_vocabulary_mismatch_is_a_user_error_in_the_core(tmp_path):
         assert "missing here" in str(e)
     else:
         raise AssertionError("a model for other characters was loaded")
+
+
+def test_source_name_is_the_run_of_a_checkpoint_or_the_file():
+    assert source_name("/a/runs/tiny-1/checkpoints/best.pt") == "tiny-1"
+    assert source_name("runs/w/checkpoints/iter0000300_epoch0.08_val2.2815.pt") == "w"
+    assert source_name("/x/model.pt") == "model.pt"

@@ -31,6 +31,8 @@ class RunStarted:
     config: dict[str, Any]
     world_size: int = 1          # processes training together (torchrun ranks); batch_size is each one's
     backend: str = ""            # their process group: nccl | gloo; "" for one process
+    init_from: str = ""          # the checkpoint whose weights a new run started from (--init-from)
+    init_from_iter: int = 0      # ... and the iteration it was saved at
 
 
 @dataclass(frozen=True)

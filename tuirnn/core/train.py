@@ -192,7 +192,9 @@ class Trainer:
             train_chars=len(self.corpus.train), val_chars=len(self.corpus.val),
             iters_per_epoch=len(self.train_data), max_iters=self.max_iters,
             start_iter=self.iteration, batch_size=self.train_data.batch_size,
-            seq_length=c.train.seq_length, learning_rate=self.lr, config=c.to_dict())
+            seq_length=c.train.seq_length, learning_rate=self.lr, config=c.to_dict(),
+            init_from=self.init_from["path"] if self.init_from else "",
+            init_from_iter=int(self.init_from["iteration"]) if self.init_from else 0)
 
     @property
     def lr(self) -> float:

@@ -144,6 +144,13 @@ def alert_marks(alerts: dict) -> Text:
     return out
 
 
+def source_name(checkpoint: str) -> str:
+    """The run a checkpoint belongs to ('runs/tiny-2026/checkpoints/best.pt' -> 'tiny-2026'),
+    or the file's name when it lies elsewhere."""
+    parts = checkpoint.replace("\\", "/").rstrip("/").split("/")
+    return parts[-3] if len(parts) >= 3 and parts[-2] == "checkpoints" else parts[-1]
+
+
 def header_lines(st, width: int) -> list[Text]:
     """Three header lines from a RunState-like `st` (run, iteration, epoch, losses, ...)."""
     run = st.run
@@ -155,6 +162,8 @@ def header_lines(st, width: int) -> list[Text]:
     l1.append(run.run_name, style="bold")
     l1.append(f" · {run.cell.upper()} {run.num_layers}×{run.hidden_size}"
               f" · {fmt_si(run.num_params)} params · {run.device}", style="")
+    if getattr(run, "init_from", ""):
+        l1.append(f" · from {source_name(run.init_from)}@{run.init_from_iter}", style="dim")
     l2 = progress_line(st, width)
     last = st.losses[-1] if len(st.losses) else None
     avg = st.smooth[-1] if len(st.smooth) else None
