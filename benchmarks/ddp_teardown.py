@@ -12,31 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tuirnn.core.events import Paused, Resumed, RunFinished, SampleGenerated
-from tuirnn.remote.client import connect
-
-CONFIG = """
-data: {{path: {corpus}, val_frac: 0.1}}
-model: {{cell: lstm, num_layers: 1, hidden_size: 16, embed_size: 8, dropout: 0.0}}
-train: {{batch_size: 4, seq_length: 16, max_iters: 100000, eval_every: 25, log_every: 5,
-         threads: 1, device: cpu}}
-sample: {{length: 20, timeline: false}}
-run: {{root: {root}}}
-"""
-
-
-def words(n_chars: int) -> str:
-    rng = random.Random(5)
-    lexicon = "the a of and to in he she was it his her that with war peace".split()
-    return " ".join(rng.choice(lexicon) for _ in range(n_chars // 4))[:n_chars]
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_ddp import write_config  # noqa: E402  (the DDP tests' run: 1x16 LSTM, batch 4 a rank)
+from tuirnn.core.events import Paused, Resumed, RunFinished, SampleGenerated  # noqa: E402
+from tuirnn.remote.client import connect  # noqa: E402
 
 def wait(predicate, proc: subprocess.Popen, limit_s: float = 60):
     deadline = time.monotonic() + limit_s
@@ -52,9 +37,7 @@ def wait(predicate, proc: subprocess.Popen, limit_s: float = 60):
 
 def one_run(folder: Path) -> tuple[int, str]:
     """(torchrun's exit status, its stderr) for one pause/sample/save/stop run."""
-    (folder / "corpus.txt").write_text(words(30_000), encoding="utf-8")
-    cfg = folder / "ddp.yaml"
-    cfg.write_text(CONFIG.format(corpus=folder / "corpus.txt", root=folder / "runs"), encoding="utf-8")
+    cfg = write_config(folder, max_iters=100_000)
     env = dict(os.environ, OMP_NUM_THREADS="1", TUIRNN_DIST_TIMEOUT="3")
     proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "run", str(cfg), "--nproc", "2"], env=env,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
