@@ -16,7 +16,7 @@ def plan(checkpoint: str, cfg, overrides: list[str]) -> tuple[Any, dict[str, Any
     best.pt, as for sample and eval."""
     from ..core import config as config_mod
     from ..core.checkpoint import load_checkpoint
-    if any(o.split("=", 1)[0].strip().startswith("model.") for o in overrides):
+    if any(config_mod.parse_override(o)[0].startswith("model.") for o in overrides):
         raise UserError("with --init-from the model comes from the checkpoint: leave out "
                         "--set model.*, or start without --init-from")
     ck = load_checkpoint(checkpoint)
