@@ -66,3 +66,17 @@ def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> Non
     assert lines[0].startswith("error: "), err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def untrained_checkpoint(path: Path) -> Path:
+    """A sampling checkpoint of an untrained 1x16 LSTM over make_text()'s characters."""
+    from tuirnn.core import checkpoint as ckpt_mod
+    from tuirnn.core.config import Config
+    from tuirnn.core.model import build
+    cfg = Config()
+    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
+    vocab = "".join(sorted(set(make_text(2000))))
+    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
+                          "model": build(len(vocab), cfg.model).state_dict(), "vocab": vocab,
+                          "config": cfg.to_dict(), "iteration": 1}, path)
+    return path

@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import assert_user_error, make_text, run_cli, tiny_config
+from conftest import assert_user_error, run_cli, tiny_config, untrained_checkpoint
 from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core import corpus as corpus_mod
-from tuirnn.core.config import Config
 from tuirnn.core.corpus import read_regular_file
 from tuirnn.core.errors import UserError
-from tuirnn.core.model import build
 
 
 def _special(kind: str, tmp_path: Path) -> Path:
@@ -49,15 +47,7 @@ def test_special_file_as_data_path(kind, tmp_path):
 
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
-    text = make_text(2000)
-    cfg = Config()
-    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
-    vocab = "".join(sorted(set(text)))
-    path = tmp_path / "model.pt"
-    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
-                          "model": build(len(vocab), cfg.model).state_dict(), "vocab": vocab,
-                          "config": cfg.to_dict(), "iteration": 1}, path)
-    return path
+    return untrained_checkpoint(tmp_path / "model.pt")
 
 
 @pytest.mark.parametrize("kind", list(EXPECTED))

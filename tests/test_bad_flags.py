@@ -9,24 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, make_text
+from conftest import ROOT, untrained_checkpoint
 from tuirnn.cli import main
-from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core.config import Config
 from tuirnn.core.model import build
 
 
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
-    text = make_text(2000)
-    cfg = Config()
-    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
-    vocab = "".join(sorted(set(text)))
-    path = tmp_path / "model.pt"
-    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
-                          "model": build(len(vocab), cfg.model).state_dict(), "vocab": vocab,
-                          "config": cfg.to_dict(), "iteration": 1}, path)
-    return path
+    return untrained_checkpoint(tmp_path / "model.pt")
 
 
 @pytest.mark.parametrize("flags, fragment", [
