@@ -70,6 +70,15 @@ def losses_by_iteration(events_file: Path) -> dict[int, float]:
     return out
 
 
+def first_run(tmp_path: Path, limit_s: float = 60) -> Path:
+    """The run folder torchrun's rank 0 makes under tmp_path/runs, once it is there."""
+    (tmp_path / "runs").mkdir(exist_ok=True)
+    deadline = time.monotonic() + limit_s
+    while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return only_run(tmp_path)
+
+
 def wait_for_iteration(events_file: Path, at_least: int, proc: subprocess.Popen, limit_s=60):
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
@@ -122,11 +131,7 @@ def test_sigterm_to_torchrun_saves_and_resume_goes_on_exactly(tmp_path):
     proc = subprocess.Popen(tuirnn(cfg, "--nproc", 2), env=env(), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        (tmp_path / "runs").mkdir(exist_ok=True)
-        deadline = time.monotonic() + 60
-        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        run = only_run(tmp_path)
+        run = first_run(tmp_path)
         wait_for_iteration(run / "events.jsonl", 12, proc)
         proc.send_signal(signal.SIGTERM)         # what torchrun's own shutdown sends the ranks
         out, err = proc.communicate(timeout=60)
@@ -171,11 +176,7 @@ def test_a_rank_killed_ends_the_run_with_one_line(tmp_path):
                             start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        (tmp_path / "runs").mkdir(exist_ok=True)
-        deadline = time.monotonic() + 60
-        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        run = only_run(tmp_path)
+        run = first_run(tmp_path)
         wait_for_iteration(run / "events.jsonl", 10, proc)
         victim = rank_pid(proc.pid, 1)
         os.kill(victim, signal.SIGKILL)
@@ -212,11 +213,7 @@ def test_requests_reach_every_rank_at_one_boundary(tmp_path):
         raise AssertionError(f"no {kind.__name__}")
 
     try:
-        (tmp_path / "runs").mkdir(exist_ok=True)
-        deadline = time.monotonic() + 60
-        while not list((tmp_path / "runs").iterdir()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        run = only_run(tmp_path)
+        run = first_run(tmp_path)
         wait_for_iteration(run / "events.jsonl", 5, proc)
         client = connect(run, on_event=events.append)
         client.pause()
