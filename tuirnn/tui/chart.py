@@ -175,8 +175,8 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
     def to_col(iteration: int) -> int:  # pixel column of an iteration
         return min(px_w - 1, max(0, int((iteration - x0 - 1) / span * px_w)))
 
-    # pixels[layer] (px_h, px_w) on/off, layer 0 raw, 1 smooth; numpy throughout: this runs
-    # on the UI thread, which shares the GIL with training
+    # pixels[layer] (px_h, px_w) on/off, layer 0 raw, 1 smooth; numpy throughout: a redraw's
+    # CPU comes from the cores training uses
     pixels = np.zeros((2, px_h, px_w), dtype=bool)
     pixel_rows = np.arange(px_h)[:, None]
 

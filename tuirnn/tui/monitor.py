@@ -32,7 +32,7 @@ from .widgets.status_header import StatusHeader
 from .widgets.neuron_pane import NeuronPane
 
 # after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
-# EvalCompleted), so the UI may take the GIL
+# EvalCompleted), so a redraw takes no CPU from it, even where it trains on every core
 
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
 # key rows of two or more bindings (one line in the help screen, one footer entry)

@@ -21,9 +21,8 @@ class LossChart(Widget):
     It draws through Textual's line API: the chart's lines become Strips of plain Segments
     once per (data version, size, log), and `render_line` hands them out. Going through
     `render()` instead made Textual re-style every span of every line at each redraw, ~15 ms
-    of the UI thread holding the GIL at every redraw, which the training thread paid for.
-    The drawing itself is ~1.4 ms at 5k points (numpy; the series is averaged into pixel
-    columns first).
+    of CPU at every redraw. A redraw is now ~1.5 ms at 5k points (benchmarks/chart.py: numpy
+    drawing, the series averaged into pixel columns first, rows straight into Segments).
     """
 
     log: reactive[bool] = reactive(False)
@@ -41,10 +40,10 @@ class LossChart(Widget):
     def data_changed(self, now: bool = False) -> None:
         """New losses: redraw now, or once MIN_REDRAW_INTERVAL has passed since the last one.
 
-        Each redraw holds the GIL for a few ms, which the training thread waits out; at most
-        one every two seconds keeps that well under 1% of its time, and the newest data is
-        always drawn in the end. `now`: the trainer is not stepping (an eval, a pause, the
-        end), so a redraw costs it nothing: draw at once."""
+        Each redraw takes a few ms of CPU, which a trainer on every core of a small machine
+        pays for; at most one every two seconds keeps that well under 1% of its time, and the
+        newest data is always drawn in the end. `now`: the trainer is not stepping (an eval, a
+        pause, the end), so a redraw costs it nothing: draw at once."""
         if now:
             if self._redraw_timer is not None:
                 self._redraw_timer.stop()
