@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-import tuirnn  # noqa: E402,F401  (first: sets torch's thread wait policy as the product does)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+
+import tuirnn  # noqa: E402,F401  (first: sets torch's thread wait policy as the product does)
 
 SHARED_DATA = Path("/work/shared/data")
 

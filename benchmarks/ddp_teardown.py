@@ -20,8 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_ddp import write_config  # noqa: E402  (the DDP tests' run: 1x16 LSTM, batch 4 a rank)
+
 from tuirnn.core.events import Paused, Resumed, RunFinished, SampleGenerated  # noqa: E402
 from tuirnn.remote.client import connect  # noqa: E402
+
 
 def wait(predicate, proc: subprocess.Popen, limit_s: float = 60):
     deadline = time.monotonic() + limit_s

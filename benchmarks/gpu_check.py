@@ -151,8 +151,8 @@ def find_text(explicit: str | None, tmp: Path) -> Path:
             return found
     if explicit:
         raise SystemExit(f"--data {explicit}: not a file")
-    from tuirnn.core.corpus import locate_corpus   # the offline default: Python's own source
     from tuirnn.core.config import DataConfig
+    from tuirnn.core.corpus import locate_corpus  # the offline default: Python's own source
     name, raw = locate_corpus(DataConfig())
     path = tmp / "offline.txt"
     path.write_bytes(raw[:3_000_000])

@@ -110,8 +110,8 @@ def run_plain(cfg, corpus, seconds: float, device) -> dict:
 def main():
     args = parse_args()
     from tuirnn.core.config import load
-    from tuirnn.core.errors import UserError
     from tuirnn.core.device import pick_device
+    from tuirnn.core.errors import UserError
     try:
         cfg = load(args.config, args.overrides)
         device = pick_device(cfg.train.device)

@@ -117,6 +117,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from conftest import make_text
+
     from tuirnn.core import config
     from tuirnn.core.control import Control
     from tuirnn.core.data import Corpus

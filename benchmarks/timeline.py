@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from ui_fakes import fake_run  # noqa: E402
+
 from tuirnn.core.events import SampleGenerated  # noqa: E402
 from tuirnn.tui.app import make_app  # noqa: E402
 from tuirnn.tui.widgets.sample_timeline import SampleTimeline  # noqa: E402
-from ui_fakes import fake_run  # noqa: E402
 
 WORDS = "the prince said to countess war and peace of his her that was with for on at by".split()
 

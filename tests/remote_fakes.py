@@ -10,8 +10,17 @@ import time
 from pathlib import Path
 
 from tuirnn.core.control import Control, ProbeRequest, SampleRequest, SaveRequest
-from tuirnn.core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunFinished,
-                                RunStarted, SampleChunkGenerated, SampleGenerated, StepsCompleted)
+from tuirnn.core.events import (
+    CheckpointSaved,
+    Paused,
+    ProbeCompleted,
+    Resumed,
+    RunFinished,
+    RunStarted,
+    SampleChunkGenerated,
+    SampleGenerated,
+    StepsCompleted,
+)
 from tuirnn.remote import protocol
 from tuirnn.remote.paths import socket_path
 

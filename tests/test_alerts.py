@@ -10,18 +10,26 @@ import sys
 from pathlib import Path
 
 import torch
-
 from conftest import make_text
 from test_ui_app import SIZE, screen_text
+from ui_fakes import fake_run, sync
+
 from tuirnn.core import checkpoint, config
 from tuirnn.core.alerts import AlertWatch
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus
-from tuirnn.core.events import (AlertCleared, AlertRaised, EvalCompleted, Paused, Resumed,
-                                RunFinished, from_json_dict, to_json_dict)
+from tuirnn.core.events import (
+    AlertCleared,
+    AlertRaised,
+    EvalCompleted,
+    Paused,
+    Resumed,
+    RunFinished,
+    from_json_dict,
+    to_json_dict,
+)
 from tuirnn.core.train import Trainer
 from tuirnn.tui.app import make_app
-from ui_fakes import fake_run, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 

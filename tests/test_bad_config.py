@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_user_error, run_cli
+
 from tuirnn.cli import main
 from tuirnn.core import config
 from tuirnn.core.config import Config

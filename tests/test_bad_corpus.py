@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import assert_user_error, run_cli, tiny_config, untrained_checkpoint
+
 from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core import corpus as corpus_mod
 from tuirnn.core.corpus import read_regular_file

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, untrained_checkpoint
+
 from tuirnn.cli import main
 from tuirnn.core.config import Config
 from tuirnn.core.model import build

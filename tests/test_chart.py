@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from ui_fakes import fake_run, run_started, sync
 
 from tuirnn.core.events import EvalCompleted, StepsCompleted
 from tuirnn.tui import chart
@@ -9,7 +10,6 @@ from tuirnn.tui.app import make_app
 from tuirnn.tui.render import header_lines
 from tuirnn.tui.state import RunState
 from tuirnn.tui.widgets.loss_chart import LossChart
-from ui_fakes import fake_run, run_started, sync
 
 BOX = set("─│╮╰╯╭")
 

@@ -5,7 +5,6 @@ import os
 
 import pytest
 import torch
-
 from conftest import assert_user_error, run_cli, tiny_config
 
 

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from remote_fakes import FakeTrainer, started, steps
+
 from tuirnn.cli import ls as ls_cmd
 from tuirnn.cli.main import main
 from tuirnn.core.control import Control

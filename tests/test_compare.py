@@ -7,13 +7,12 @@ import math
 from pathlib import Path
 
 import pytest
+from ui_fakes import run_started, sync
 
 from tuirnn.cli.main import main as cli
 from tuirnn.core.compare import differing_keys, load_run, other_runs, table_rows
-from tuirnn.core.events import (EvalCompleted, RunResumed, SampleGenerated, StepsCompleted,
-                                to_json_dict)
+from tuirnn.core.events import EvalCompleted, RunResumed, SampleGenerated, StepsCompleted, to_json_dict
 from tuirnn.tui.compare_render import Curve, compare_chart, curve_styles
-from ui_fakes import run_started, sync
 
 
 def config(hidden: int, layers: int, name: str) -> dict:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import make_text
+
 from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
 from tuirnn.core.events import StepsCompleted

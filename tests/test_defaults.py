@@ -7,8 +7,8 @@ import sys
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from tuirnn.cli.main import build_parser
 from tuirnn.core.device import load_optimizer_state, make_optimizer
 

@@ -19,10 +19,21 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, tiny_config
-from tmux_driver import (ROOT, TUIRNN, Tmux, events, exit_status, running, shell_command,
-                         stop_trainers, trainer_pid, wait_grows, wait_until)  # noqa: F401
+from tmux_driver import (
+    ROOT,
+    TUIRNN,
+    Tmux,
+    events,
+    exit_status,
+    running,
+    shell_command,
+    stop_trainers,  # noqa: F401
+    trainer_pid,
+    wait_grows,
+    wait_until,
+)
+
 from tuirnn.remote.paths import SOCKET_NAME, is_answering
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stop_trainers"),

@@ -12,10 +12,18 @@ import signal
 import time
 
 import pytest
-
 from conftest import run_cli, tiny_config
-from tmux_driver import (Tmux, events, exit_status, running, shell_command, stop_trainers,  # noqa: F401
-                         trainer_pid, wait_grows, wait_until)
+from tmux_driver import (  # noqa: F401
+    Tmux,
+    events,
+    exit_status,
+    running,
+    shell_command,
+    stop_trainers,
+    trainer_pid,
+    wait_grows,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stop_trainers"),
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]

@@ -6,8 +6,8 @@ import re
 
 import pytest
 import torch
-
 from conftest import make_text
+
 from tuirnn.cli import main
 from tuirnn.core import config as config_mod
 from tuirnn.core.checkpoint import load_checkpoint

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
+from conftest import ROOT, tiny_config
 from rich.console import Console
 
-from conftest import ROOT, tiny_config
 from tuirnn.cli.headless import HeadlessPrinter
 from tuirnn.cli.hints import resume_hint
 from tuirnn.core.events import EvalCompleted, RunFinished, RunStarted, SampleGenerated

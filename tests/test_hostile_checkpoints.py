@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import assert_user_error, run_cli, tiny_config
+
 from tuirnn.cli import main
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 import yaml
-
 from conftest import assert_user_error, make_text, run_cli, tiny_config
+
 from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.binding import Binding
+from ui_fakes import fake_run, sync
 
 from tuirnn.core.events import Paused, Resumed
 from tuirnn.tui.app import make_app
@@ -12,7 +13,6 @@ from tuirnn.tui.keys import key_rows, keys_label, readme_tables, sections
 from tuirnn.tui.render import STATE_STYLES, header_lines
 from tuirnn.tui.state import RunPhase, RunState
 from tuirnn.tui.widgets.footer import MonitorFooter
-from ui_fakes import fake_run, sync
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -6,8 +6,18 @@ from rich.console import Console
 CONSOLE = Console()
 
 from tuirnn.tui.neuron_render import (
-    SCALE, activation_style, glyph, line_of, render_html, render_line, render_prediction_row,
-    render_prediction_strip, render_text, scale_step, wrap)
+    SCALE,
+    activation_style,
+    glyph,
+    line_of,
+    render_html,
+    render_line,
+    render_prediction_row,
+    render_prediction_strip,
+    render_text,
+    scale_step,
+    wrap,
+)
 
 
 def test_scale_is_diverging_and_256_exact():

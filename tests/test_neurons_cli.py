@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.cli import main
+from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core.config import Config
 from tuirnn.core.model import build
 

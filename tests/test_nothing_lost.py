@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import ROOT, assert_user_error, make_text, run_cli, tiny_config
+
 from tuirnn.cli.stopping import StopSignals
 from tuirnn.core import config, runlog
 from tuirnn.core.control import Control

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import SHARED_DATA
+
 from tuirnn.core import config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus, decode_corpus

@@ -12,15 +12,22 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import make_text
 from remote_fakes import FakeTrainer, RawClient, started, steps
+
 from tuirnn.core import config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus
 from tuirnn.core.errors import UserError
-from tuirnn.core.events import (Paused, ProbeCompleted, Resumed, RunFinished,
-                                SampleChunkGenerated, SampleGenerated, StepsCompleted)
+from tuirnn.core.events import (
+    Paused,
+    ProbeCompleted,
+    Resumed,
+    RunFinished,
+    SampleChunkGenerated,
+    SampleGenerated,
+    StepsCompleted,
+)
 from tuirnn.core.train import Trainer
 from tuirnn.remote import client as client_mod
 from tuirnn.remote.client import RemoteError, RequestRefused, TrainerGone, connect

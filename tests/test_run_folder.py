@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import ROOT, assert_user_error, run_cli, tiny_config
+
 from tuirnn.core import checkpoint, config, runlog
 from tuirnn.core.errors import UserError
-from tuirnn.core.events import (EvalCompleted, RunResumed, RunStarted, SampleGenerated,
-                                StepsCompleted)
+from tuirnn.core.events import EvalCompleted, RunResumed, RunStarted, SampleGenerated, StepsCompleted
 from tuirnn.tui.state import RunState
 
 

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, assert_user_error, run_cli
 from remote_fakes import FakeTrainer
+
 from tuirnn.cli.serve import in_browser, is_loopback, tab_command
 from tuirnn.core.control import Control
 from tuirnn.core.runlog import EventLog

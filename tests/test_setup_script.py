@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 FAKE_PYTHON = """#!/usr/bin/env bash

@@ -2,7 +2,10 @@
 the neuron status line within the width, Keys and Quit in the footer, finder rows unwrapped."""
 from __future__ import annotations
 
+from test_neuron_pane import PaneApp
+from test_ui_app import screenshot_text
 from textual.widgets import OptionList
+from ui_fakes import fake_run, run_started, sync
 
 from tuirnn.core.events import CheckpointSaved, RunFinished
 from tuirnn.remote.client import TrainerGone
@@ -11,9 +14,6 @@ from tuirnn.tui.render import cell_width
 from tuirnn.tui.widgets.footer import MonitorFooter
 from tuirnn.tui.widgets.help_screen import CLOSE_HINT, HelpScreen
 from tuirnn.tui.widgets.run_banner import finished_lines, fit_path, gone_lines
-from test_neuron_pane import PaneApp
-from test_ui_app import screenshot_text
-from ui_fakes import fake_run, run_started, sync
 
 
 def on_screen(app, widget) -> bool:

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import make_text
+
 from tuirnn.core import config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus, decode, encode

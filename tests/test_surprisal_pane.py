@@ -2,8 +2,8 @@
 import math
 
 import numpy as np
-
 from test_neuron_pane import TEXT, VOCAB, PaneApp, pilot, steady_terminal  # noqa: F401
+
 from tuirnn.core.probe import ProbeResult
 from tuirnn.tui.widgets.neuron_pane import NeuronPane
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import make_text
+
 from tuirnn.core import config
 from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus
@@ -75,13 +75,14 @@ def test_timeline_off_draws_only_the_random_sample(tmp_path):
 
 # --- the Samples tab ------------------------------------------------------------------------
 
-from tuirnn.tui.app import make_app                                    # noqa: E402
-from tuirnn.tui.state import SampleEntry                               # noqa: E402
-from tuirnn.tui.timeline_render import diff_lines, timeline_header, wrap_text   # noqa: E402
-from tuirnn.tui.widgets.sample_diff import SampleDiff                  # noqa: E402
-from tuirnn.tui.widgets.sample_timeline import SampleTimeline          # noqa: E402
-from tuirnn.tui.widgets.samples_tab import SamplesTab                  # noqa: E402
-from ui_fakes import fake_run, sync                                    # noqa: E402
+from ui_fakes import fake_run, sync  # noqa: E402
+
+from tuirnn.tui.app import make_app  # noqa: E402
+from tuirnn.tui.state import SampleEntry  # noqa: E402
+from tuirnn.tui.timeline_render import diff_lines, timeline_header, wrap_text  # noqa: E402
+from tuirnn.tui.widgets.sample_diff import SampleDiff  # noqa: E402
+from tuirnn.tui.widgets.sample_timeline import SampleTimeline  # noqa: E402
+from tuirnn.tui.widgets.samples_tab import SamplesTab  # noqa: E402
 
 STAGES = ["tteh  e o,tdhaen e tehe nhe\nt ahd e sooe",
           "The sere to the wand of hes\nand the maned of the pore",
@@ -198,6 +199,7 @@ async def test_snapshot_samples_tab(size):
 
 def write_run(run_dir: Path, events: list) -> Path:
     import json
+
     from tuirnn.core.events import to_json_dict
     run_dir.mkdir(parents=True)
     (run_dir / "events.jsonl").write_text(

@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import make_text
+
 from tuirnn.core import checkpoint, config
 from tuirnn.core.control import Control
-from tuirnn.core.errors import StorageError
 from tuirnn.core.data import Corpus
-from tuirnn.core.events import (CheckpointSaved, EvalCompleted, Paused, RunFinished,
-                                SampleChunkGenerated, SampleGenerated, StepsCompleted)
+from tuirnn.core.errors import StorageError
+from tuirnn.core.events import (
+    CheckpointSaved,
+    EvalCompleted,
+    Paused,
+    RunFinished,
+    SampleChunkGenerated,
+    SampleGenerated,
+    StepsCompleted,
+)
 from tuirnn.core.train import Trainer
 
 

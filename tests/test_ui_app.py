@@ -6,17 +6,26 @@ import io
 import pytest
 from rich.console import Console
 from textual.widgets import Input, TabbedContent
+from ui_fakes import VOCAB, fake_run, sync
 
 from tuirnn.core.control import ProbeRequest, SampleRequest, SaveRequest
-from tuirnn.core.events import (CheckpointSaved, EvalCompleted, EvalStarted, Paused, Resumed, RunFailed,
-                           RunFinished, SampleChunkGenerated, SampleGenerated)
+from tuirnn.core.events import (
+    CheckpointSaved,
+    EvalCompleted,
+    EvalStarted,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    SampleChunkGenerated,
+    SampleGenerated,
+)
 from tuirnn.tui.app import make_app
 from tuirnn.tui.messages import RunExited
 from tuirnn.tui.widgets.help_screen import HelpScreen
 from tuirnn.tui.widgets.loss_chart import LossChart
 from tuirnn.tui.widgets.sample_dialog import SampleDialog, parse_sample_form
 from tuirnn.tui.widgets.samples_panel import SamplesPanel
-from ui_fakes import VOCAB, fake_run, sync
 
 SIZE = (100, 30)
 

@@ -1,13 +1,14 @@
 """A finished run keeps serving sample/probe/save until quit; a failed one refuses."""
 from __future__ import annotations
 
+from test_ui_app import SIZE, requests, screen_text
+from ui_fakes import fake_run, sync
+
 from tuirnn.core.control import ProbeRequest, SampleRequest, SaveRequest
 from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished
 from tuirnn.tui.app import make_app
 from tuirnn.tui.messages import RunExited
 from tuirnn.tui.widgets.sample_dialog import SampleDialog
-from test_ui_app import SIZE, requests, screen_text
-from ui_fakes import fake_run, sync
 
 
 @sync

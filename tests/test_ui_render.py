@@ -4,12 +4,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from ui_fakes import fake_run
 
 from tuirnn.core.events import Paused, Resumed, StepsCompleted
 from tuirnn.tui import render
 from tuirnn.tui.messages import EventInbox, merge_steps
 from tuirnn.tui.state import RunState
-from ui_fakes import fake_run
 
 
 def test_numbers():
@@ -123,8 +123,10 @@ def test_inbox_merges_step_reports_and_posts_only_urgent_events():
 
 def test_resumed_run_shows_its_history_as_the_past():
     import dataclasses
-    from tuirnn.core.events import RunFinished, SampleGenerated
+
     from ui_fakes import run_started
+
+    from tuirnn.core.events import RunFinished, SampleGenerated
     before = fake_run(20)  # 200 iterations with evals, samples, a finish
     before = [dataclasses.replace(e, request_id=1) if isinstance(e, SampleGenerated) else e
               for e in before] + [RunFinished(200, "stopped", 2.0, None)]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
+from ui_fakes import fake_run, sync
 
 from tuirnn.core.events import RunFinished
 from tuirnn.tui.app import make_app
-from ui_fakes import fake_run, sync
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SIZE = (100, 30)

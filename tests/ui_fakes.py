@@ -4,8 +4,14 @@ from __future__ import annotations
 import math
 import random
 
-from tuirnn.core.events import (CheckpointSaved, EvalCompleted, EvalStarted, RunStarted,
-                           SampleGenerated, StepsCompleted)
+from tuirnn.core.events import (
+    CheckpointSaved,
+    EvalCompleted,
+    EvalStarted,
+    RunStarted,
+    SampleGenerated,
+    StepsCompleted,
+)
 
 VOCAB = "\n !\"',.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ世界"
 

@@ -64,8 +64,8 @@ def main(args) -> int:
     from ..core import config as config_mod
     from ..core.checkpoint import model_from_checkpoint
     from ..core.data import val_batcher
-    from ..core.evaluate import mean_loss
     from ..core.device import pick_device
+    from ..core.evaluate import mean_loss
     from .status import clear_status
 
     if args.split not in ("val", "test") and not Path(args.split).exists():

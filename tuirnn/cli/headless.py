@@ -14,8 +14,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..core.control import Control
-from ..core.events import (AlertCleared, AlertRaised, EvalCompleted, Paused, Resumed, RunFailed,
-                     RunFinished, RunStarted, SampleGenerated, StepsCompleted)
+from ..core.events import (
+    AlertCleared,
+    AlertRaised,
+    EvalCompleted,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    SampleGenerated,
+    StepsCompleted,
+)
 from .hints import resume_hint
 from .stopping import StopSignals
 

@@ -12,8 +12,8 @@ from typing import NoReturn
 
 from .. import __version__
 from ..core.errors import UserError
-from . import eval as eval_cmd
 from . import attach, compare, ls, neurons, run, sample, samples, serve, stop
+from . import eval as eval_cmd
 from .hints import program
 from .status import clear_status
 

@@ -118,8 +118,8 @@ def main(args) -> int:
 
     from ..core import finder
     from ..core.checkpoint import model_from_checkpoint
-    from ..core.probe import KIND_LABELS, probe_text
     from ..core.device import pick_device
+    from ..core.probe import KIND_LABELS, probe_text
 
     if args.length is not None and args.length < 1:
         raise UserError("--length must be at least 1")

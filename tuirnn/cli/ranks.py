@@ -20,7 +20,7 @@ from ..core.errors import UserError
 
 
 def world():
-    from ..core.world import world_from_env      # torch-free: a refusal stays quick
+    from ..core.world import world_from_env  # torch-free: a refusal stays quick
     return world_from_env()
 
 

@@ -31,8 +31,8 @@ def load_corpus(cfg):
     """The config's corpus, split into train/val/test (a download shows a bar on stderr)."""
     from ..core.corpus import locate_corpus
     from ..core.data import Corpus, decode_corpus
-    from ..core.model import check_fits
     from ..core.device import pick_device
+    from ..core.model import check_fits
     from .progress import download_progress_bar
     # even a 1-character vocabulary: a model too big fails before the corpus is read
     check_fits(1, cfg.model, pick_device(cfg.train.device))

@@ -65,8 +65,8 @@ def check_args(args) -> None:
 
 def main(args) -> int:
     from ..core.checkpoint import model_from_checkpoint
-    from ..core.sample import generate
     from ..core.device import pick_device
+    from ..core.sample import generate
 
     check_args(args)
     use_threads(args.threads)

@@ -35,7 +35,7 @@ def save_atomic(obj: dict[str, Any], path: Path) -> None:
     worst a .NAME.XXXX.tmp file, which the next start in the folder removes. A full disk or
     a read-only folder raises StorageError (one line: the file, the size, the space left).
     """
-    from .runlog import storage_error   # the one wording for refused writes
+    from .runlog import storage_error  # the one wording for refused writes
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

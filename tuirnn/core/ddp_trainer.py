@@ -21,8 +21,16 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .control import Control, SaveRequest
-from .distributed import (Group, World, check_resume_world, is_peer_failure, keep_until_exit,
-                          rank_batchers, rank_device, val_sharded)
+from .distributed import (
+    Group,
+    World,
+    check_resume_world,
+    is_peer_failure,
+    keep_until_exit,
+    rank_batchers,
+    rank_device,
+    val_sharded,
+)
 from .errors import RankLost
 from .evaluate import mean_loss
 from .events import RunFailed, StepsCompleted

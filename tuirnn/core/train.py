@@ -23,9 +23,21 @@ from .data import Batcher, Corpus, val_batcher
 from .device import cpu_threads, load_optimizer_state, make_optimizer, pick_device
 from .errors import RankLost, StorageError, UserError
 from .evaluate import mean_loss
-from .events import (AlertCleared, AlertRaised, CheckpointSaved, EvalCompleted, EvalStarted,
-                     Paused, Resumed, RunFailed, RunFinished, RunResumed, RunStarted,
-                     SampleGenerated, StepsCompleted)
+from .events import (
+    AlertCleared,
+    AlertRaised,
+    CheckpointSaved,
+    EvalCompleted,
+    EvalStarted,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    SampleGenerated,
+    StepsCompleted,
+)
 from .model import CharRNN, build, check_fits, flatten_state, unflatten_state
 from .responder import Responder
 

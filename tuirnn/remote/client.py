@@ -22,9 +22,20 @@ from ..core.control import ProbeRequest, SampleRequest
 from ..core.errors import UserError
 from ..core.events import CheckpointSaved, Paused, Resumed, RunFailed, RunFinished
 from .paths import socket_path
-from .protocol import (BINARY, ID_SPAN, JSON, MAX_FRAME, PROTOCOL_VERSION, FrameReader,
-                       ProtocolError, binary_count, decode_event, json_frame, parse_json,
-                       request_message)
+from .protocol import (
+    BINARY,
+    ID_SPAN,
+    JSON,
+    MAX_FRAME,
+    PROTOCOL_VERSION,
+    FrameReader,
+    ProtocolError,
+    binary_count,
+    decode_event,
+    json_frame,
+    parse_json,
+    request_message,
+)
 
 Callback = Callable[[Any], Any]
 IO_TIMEOUT_S = 5.0

@@ -29,13 +29,30 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.control import Control
-from ..core.events import (CheckpointSaved, Paused, ProbeCompleted, Resumed, RunStarted,
-                           SampleChunkGenerated, SampleGenerated, StepsCompleted)
-from .paths import (bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket,
-                    write_pointer)
+from ..core.events import (
+    CheckpointSaved,
+    Paused,
+    ProbeCompleted,
+    Resumed,
+    RunStarted,
+    SampleChunkGenerated,
+    SampleGenerated,
+    StepsCompleted,
+)
+from .paths import bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket, write_pointer
 from .peer import Limits, Peer
-from .protocol import (ID_SPAN, JSON, PROTOCOL_VERSION, ProtocolError, encode_event,
-                       error_message, json_frame, major, parse_json, parse_request)
+from .protocol import (
+    ID_SPAN,
+    JSON,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    encode_event,
+    error_message,
+    json_frame,
+    major,
+    parse_json,
+    parse_request,
+)
 
 STEPS_EVERY_S = 0.1        # step reports go out on this tick (the server thread's select
                            # timeout), not at once: waking the server thread for each hands it

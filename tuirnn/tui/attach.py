@@ -113,7 +113,7 @@ class AttachedApp(MonitorApp):
         path = checkpoint_of(self.run_dir)
         if path is None:
             return
-        from ..core.responder import CheckpointResponder   # torch: only a run without trainer
+        from ..core.responder import CheckpointResponder  # torch: only a run without trainer
         try:
             responder = CheckpointResponder(path, self.inbox, device="cpu",
                                             default_text=self.default_text)
@@ -143,7 +143,7 @@ def open_run(run_dir: Path) -> tuple[EventInbox, Any]:
         for ev in events:
             inbox(ev)
         if not any(isinstance(ev, (RunFinished, RunFailed)) for ev in events[-3:]):
-            last = next((getattr(ev, "path") for ev in reversed(events)
+            last = next((ev.path for ev in reversed(events)
                          if type(ev).__name__ == "CheckpointSaved"), None)
             it = next((ev.iteration for ev in reversed(events) if hasattr(ev, "iteration")), 0)
             inbox(TrainerGone(it, last, "the trainer is gone"))

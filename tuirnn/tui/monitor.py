@@ -14,22 +14,31 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
-from ..core.events import (AlertRaised, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
-                      Resumed, RunFailed, RunFinished, RunStarted, SampleGenerated)
+from ..core.events import (
+    AlertRaised,
+    EvalCompleted,
+    EvalStarted,
+    Paused,
+    ProbeCompleted,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    SampleGenerated,
+)
 from ..remote.client import RequestRefused, TrainerGone
 from .state import RunPhase, RunState, SampleEntry
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
 from .widgets.loss_chart import LossChart
+from .widgets.neuron_pane import NeuronPane
+from .widgets.run_banner import banner_for
+from .widgets.runs_tab import RunsTab
 from .widgets.sample_dialog import SampleDialog
 from .widgets.sample_diff import SampleDiff
 from .widgets.samples_panel import SamplesPanel
-from .widgets.runs_tab import RunsTab
-from .widgets.run_banner import banner_for
 from .widgets.samples_tab import SamplesTab
 from .widgets.status_header import StatusHeader
-
-from .widgets.neuron_pane import NeuronPane
 
 # after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
 # EvalCompleted), so a redraw takes no CPU from it, even where it trains on every core

@@ -14,9 +14,23 @@ from typing import Any
 
 import numpy as np
 
-from ..core.events import (AlertCleared, AlertRaised, CheckpointSaved, EvalCompleted, EvalStarted, Paused, ProbeCompleted,
-                      Resumed, RunFailed, RunFinished, RunResumed, RunStarted, SampleChunkGenerated,
-                      SampleGenerated, StepsCompleted)
+from ..core.events import (
+    AlertCleared,
+    AlertRaised,
+    CheckpointSaved,
+    EvalCompleted,
+    EvalStarted,
+    Paused,
+    ProbeCompleted,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    SampleChunkGenerated,
+    SampleGenerated,
+    StepsCompleted,
+)
 from ..remote.client import RequestRefused, TrainerGone
 
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)

@@ -9,8 +9,16 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..chart import (NO_COLOR_STYLE, SMOOTHING_STEPS, WINDOWS, ChartStyle, Row, chart_rows,
-                     row_segments, window_start)
+from ..chart import (
+    NO_COLOR_STYLE,
+    SMOOTHING_STEPS,
+    WINDOWS,
+    ChartStyle,
+    Row,
+    chart_rows,
+    row_segments,
+    window_start,
+)
 from ..state import RunState
 
 

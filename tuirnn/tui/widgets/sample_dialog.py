@@ -14,7 +14,6 @@ from textual.widgets import Button, Input, Label, Static
 
 from ...core.config import SampleConfig
 
-
 _SAMPLE = SampleConfig()
 DEFAULTS = {"prime": "", "temperature": f"{_SAMPLE.temperature:g}", "length": str(_SAMPLE.length),
             "top_k": str(_SAMPLE.top_k), "seed": ""}
