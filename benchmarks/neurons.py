@@ -12,6 +12,7 @@ import asyncio
 import random
 import statistics
 import time
+from typing import Callable, TypeVar
 
 import torch
 from rich.console import Console
@@ -21,8 +22,10 @@ from tuirnn.core.model import CharRNN
 from tuirnn.core.probe import ProbeResult, probe_text
 from tuirnn.tui import neuron_render as R
 
+T = TypeVar("T")
 
-def timed(fn, repeat: int) -> tuple[float, object]:
+
+def timed(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     """Median seconds of `repeat` calls (after one warm-up call) and the last result."""
     out = fn()
     times = []

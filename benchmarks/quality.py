@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import _baseline as C
 import torch
@@ -47,7 +48,7 @@ def run_tuirnn(cfg, corpus, seconds: float) -> dict:
     from tuirnn.core.train import Trainer
 
     control = Control()
-    info = {"iterations": 0, "evals": 0, "failed": None, "reason": None}
+    info: dict[str, Any] = {"iterations": 0, "evals": 0, "failed": None, "reason": None}
     timer: list[threading.Timer] = []
 
     def sink(event):
@@ -116,7 +117,7 @@ def main():
         cfg = load(args.config, args.overrides)
         device = pick_device(cfg.train.device)
     except UserError as e:
-        raise SystemExit(f"error: {e}")
+        raise SystemExit(f"error: {e}") from None
     default_name = Path(cfg.data.path).name if cfg.data.path else "tinyshakespeare.txt"
     path = C.find_corpus(args.data, default_name, cfg.data.path)
     if path is None:

@@ -279,7 +279,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
+def load(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a YAML file (None: defaults) and apply `--set` overrides."""
     cfg = Config()
     if path is not None:
@@ -341,7 +341,7 @@ def _parse_yaml(text: str) -> Any:
         loader.dispose()
 
 
-def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+def apply_overrides(cfg: Config, overrides: list[str] | tuple[str, ...]) -> Config:
     for text in overrides:
         key, value = parse_override(text)
         set_key(cfg, key, value)

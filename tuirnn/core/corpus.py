@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 try:
     import fcntl
 except ImportError:     # not POSIX: no lock, each process fetches on its own
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import UserError, shown
 

@@ -63,7 +63,8 @@ def make_optimizer(params, name: str, lr: float, device: torch.device) -> torch.
 def load_optimizer_state(opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
     """load_state_dict, keeping this device's kernel choice (fused/foreach) rather than the
     saved one, so a run saved on a GPU resumes on a CPU and back."""
-    kernels = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in opt.param_groups]
+    kernels: list[dict[str, Any]] = [{k: g[k] for k in ("fused", "foreach") if k in g}
+                                     for g in opt.param_groups]
     opt.load_state_dict(state)
     for group, kernel in zip(opt.param_groups, kernels):
         group.update(kernel)

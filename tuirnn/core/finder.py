@@ -111,7 +111,7 @@ def centered(result: ProbeResult, kinds: tuple[str, ...]) -> tuple[np.ndarray, n
     if key not in result._flat:
         L, T, H = result.h.shape
         blocks = [(result.c if kind == "c" else result.h) for kind in kinds]  # each (L, T, H)
-        acts = np.concatenate([b.transpose(0, 2, 1).reshape(L * H, T) for b in blocks])
+        acts = np.concatenate([b.transpose(0, 2, 1).reshape(L * H, T) for b in blocks if b is not None])
         acts = acts - acts.mean(axis=1, keepdims=True)
         result._flat[key] = (acts, np.sqrt(np.einsum("nt,nt->n", acts, acts)))
     return result._flat[key]

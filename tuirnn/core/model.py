@@ -143,7 +143,7 @@ def _gb(n_bytes: int) -> str:
 def flatten_state(state) -> list[torch.Tensor]:
     """Per-layer states as one list of tensors (an LSTM layer's (h, c) become two), as a
     checkpoint stores them."""
-    out = []
+    out: list[torch.Tensor] = []
     for s in state:
         out.extend(s if isinstance(s, tuple) else (s,))
     return out

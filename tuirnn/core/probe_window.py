@@ -122,10 +122,12 @@ def codes_of_text(text: str) -> np.ndarray:
 def val_window(val, vocab: str | None, length: int) -> tuple[Window, np.ndarray]:
     """(the window, its codes) of a validation split given as ids (a tensor or array, with
     its vocab) or as a str (vocab None)."""
+    code_of: Callable[[str], int]
     if isinstance(val, str):
         codes, code_of = codes_of_text(val), ord
     else:
         codes = val.numpy() if hasattr(val, "numpy") else np.asarray(val)
+        assert vocab is not None, "ids need their vocab"
         code_of = ids_of(vocab)
     w = choose_window(codes, code_of, length)
     return w, codes[w.start:w.end]

@@ -129,7 +129,8 @@ class CheckpointResponder:
         match request:
             case SampleRequest() if self.error is not None:
                 self.emit(SampleGenerated(0, f"[{self.error}]", request.prime, request.temperature,
-                                          request.top_k, request.seed, None, 0.0, request.request_id))
+                                          request.top_k, request.seed if request.seed is not None else 0, None, 0.0,
+                                          request.request_id))
             case SampleRequest():
                 self.responder.sample(request, self.iteration, self.val_loss,
                                       self.seed + self.iteration)
