@@ -11,6 +11,7 @@ import errno
 import math
 import os
 import pickle
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -23,6 +24,7 @@ from . import config as config_mod
 from .checkpoint_check import check_checkpoint
 from .errors import UserError, shown
 from .model import CharRNN, build
+from .runlog import read_events, storage_error
 
 FORMAT = "tuirnn-checkpoint"
 VERSION = 1
@@ -35,7 +37,6 @@ def save_atomic(obj: dict[str, Any], path: Path) -> None:
     worst a .NAME.XXXX.tmp file, which the next start in the folder removes. A full disk or
     a read-only folder raises StorageError (one line: the file, the size, the space left).
     """
-    from .runlog import storage_error  # the one wording for refused writes
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,96 @@ def prune_snapshots(folder: Path, keep: int) -> None:
     """Keep the newest `keep` snapshot files (0 keeps all); last/best are never touched."""
     if keep <= 0:
         return
-    snaps = sorted(folder.glob("iter*_epoch*_val*.pt"))
+    snaps = sorted(folder.glob(SNAPSHOT_GLOB))
     for old in snaps[:-keep]:
         old.unlink(missing_ok=True)
+
+
+SNAPSHOT_GLOB = "iter*_epoch*_val*.pt"
+
+
+def resume_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint `--resume RUN_DIR` goes on from: checkpoints/last.pt when it is a regular
+    file (lstat: a link is never followed); None when the folder has never saved anything (its
+    process died before the first checkpoint, so it starts again from iteration 0).
+
+    Anything else is a UserError that names what the folder holds and how to go on, with
+    nothing touched: a dangling link, /dev/zero, a FIFO or a missing last.pt beside a best.pt,
+    snapshots or evals in events.jsonl is never "no checkpoint yet", which would start again
+    from iteration 0 and save a worse best.pt over the good one.
+    """
+    ckdir = run_dir / "checkpoints"
+    last = ckdir / "last.pt"
+    what = _kind_of(ckdir)
+    if what not in (None, "folder"):
+        raise UserError(f"{shown(str(ckdir), 240)} is {what}, not a folder; a run's checkpoints "
+                        "are never read through a link: give the run folder that holds them")
+    if what == "folder":
+        what = _kind_of(last)
+        if what == "file":
+            return last
+    saved = _saved_evidence(run_dir)
+    if not saved:
+        return None
+    found = "missing" if what is None else f"{what}, not a checkpoint file"
+    if (ckdir / "best.pt").is_file() and not (ckdir / "best.pt").is_symlink():
+        start = f"start from its best weights with tuirnn run CONFIG --init-from {ckdir / 'best.pt'}"
+    else:
+        snaps = _snapshots(ckdir)
+        start = (f"start from its newest snapshot with tuirnn run CONFIG --init-from {snaps[-1]}"
+                 if snaps else "start a new run with tuirnn run CONFIG")
+    raise UserError(f"cannot resume {shown(str(run_dir), 240)}: checkpoints/last.pt is {found}, "
+                    f"yet the run has saved before ({', '.join(saved)}); nothing was changed: "
+                    f"{start}")
+
+
+def _kind_of(path: Path) -> str | None:
+    """What lstat says `path` is, in words (None: nothing there)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
+    if stat.S_ISLNK(mode):
+        return "a link that does not resolve" if not path.exists() else "a link"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _snapshots(ckdir: Path) -> list[Path]:
+    """Regular snapshot files (lstat), oldest first by name (the names carry the iteration)."""
+    try:
+        return sorted(p for p in ckdir.glob(SNAPSHOT_GLOB) if _kind_of(p) == "file")
+    except OSError:
+        return []
+
+
+def _saved_evidence(run_dir: Path) -> list[str]:
+    """What shows that the run has saved before: best.pt, snapshots, evals or saves logged."""
+    ckdir = run_dir / "checkpoints"
+    found = []
+    if _kind_of(ckdir) == "folder":
+        if _kind_of(ckdir / "best.pt") is not None:
+            found.append("best.pt")
+        if n := len(_snapshots(ckdir)):
+            found.append(f"{n} snapshot{'s' * (n != 1)}")
+    try:
+        logged = read_events(run_dir / "events.jsonl", raw=True,
+                             only=("EvalCompleted", "CheckpointSaved"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        logged = []
+    evals = sum(type(ev).__name__ == "EvalCompleted" for ev in logged)
+    saves = sum(type(ev).__name__ == "CheckpointSaved" for ev in logged)
+    if evals:
+        found.append(f"{evals} eval{'s' * (evals != 1)} in events.jsonl")
+    if saves:
+        found.append(f"{saves} save{'s' * (saves != 1)} in events.jsonl")
+    return found
