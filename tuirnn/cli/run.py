@@ -174,9 +174,9 @@ def resume_plan(run_dir: Path, overrides: list[str]):
     override the saved state cannot honour. A folder whose process died before its first
     checkpoint restarts from iteration 0 with its config.yaml (and says so)."""
     from ..core import config as config_mod
-    from ..core.checkpoint import load_checkpoint
-    last = run_dir / "checkpoints" / "last.pt"
-    if not last.is_file():
+    from ..core.checkpoint import load_checkpoint, resume_checkpoint
+    last = resume_checkpoint(run_dir)   # a broken last.pt beside saved work is refused there
+    if last is None:
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt or config.yaml to "
                             "resume; give a run folder made by tuirnn run")
