@@ -111,6 +111,7 @@ def test_connection_refused_names_ways_forward(tmp_path):
         locate_corpus(cfg)
     msg = str(e.value)
     assert "failed" in msg and "offline default" in msg and str(dest) in msg
+    assert "--set data.path=FILE" in msg          # the flag, not only the key, is named
     assert "\n" not in msg
     assert list(tmp_path.iterdir()) == []
 

@@ -157,8 +157,8 @@ def download(url: str, dest: Path, sha256: str | None, progress: Progress | None
 
     def failed(reason: str) -> UserError:
         return UserError(
-            f"download of {url} failed ({reason}); put the file at {str(dest)!r} (data.path) "
-            f"yourself, or {_OFFLINE_HINT}")
+            f"download of {url} failed ({reason}); copy the file to {str(dest)!r} yourself, "
+            f"or point at a copy you have with --set data.path=FILE, or {_OFFLINE_HINT}")
 
     try:
         try:
