@@ -130,8 +130,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
             reason = "not a PyTorch checkpoint"
         else:
             reason = "the file is truncated or damaged"
-        raise UserError(f"checkpoint {str(p)!r} cannot be read ({reason}); "
-                        "give a .pt file written by tuirnn run, e.g. RUN/checkpoints/last.pt") from None
+        fix = (how_to_go_on(p.parent) if resumable and p.name == "last.pt"
+               else "give a .pt file written by tuirnn run, e.g. RUN/checkpoints/last.pt")
+        raise UserError(f"checkpoint {str(p)!r} cannot be read ({reason}); {fix}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(p)!r} is not a tuirnn checkpoint; give a file written by tuirnn run")
     check_checkpoint(ckpt, shown(str(p), 240), device, resumable)  # the one structural check
@@ -226,15 +227,20 @@ def resume_checkpoint(run_dir: Path) -> Path | None:
     if not saved:
         return None
     found = "missing" if what is None else f"{what}, not a checkpoint file"
-    if (ckdir / "best.pt").is_file() and not (ckdir / "best.pt").is_symlink():
-        start = f"start from its best weights with tuirnn run CONFIG --init-from {ckdir / 'best.pt'}"
-    else:
-        snaps = _snapshots(ckdir)
-        start = (f"start from its newest snapshot with tuirnn run CONFIG --init-from {snaps[-1]}"
-                 if snaps else "start a new run with tuirnn run CONFIG")
     raise UserError(f"cannot resume {shown(str(run_dir), 240)}: checkpoints/last.pt is {found}, "
                     f"yet the run has saved before ({', '.join(saved)}); nothing was changed: "
-                    f"{start}")
+                    f"{how_to_go_on(ckdir)}")
+
+
+def how_to_go_on(ckdir: Path) -> str:
+    """The fix when a run's last.pt cannot be resumed: a new run from its best weights (best.pt
+    when it is a regular file), else from its newest snapshot."""
+    if _kind_of(ckdir / "best.pt") == "file":
+        return f"start from its best weights with tuirnn run CONFIG --init-from {ckdir / 'best.pt'}"
+    snaps = _snapshots(ckdir)
+    if snaps:
+        return f"start from its newest snapshot with tuirnn run CONFIG --init-from {snaps[-1]}"
+    return "start a new run with tuirnn run CONFIG"
 
 
 def _kind_of(path: Path) -> str | None:
