@@ -3,7 +3,9 @@
 A client is sent (1) a slice of the shared history, taken when it said hello, then (2) its own
 bounded queue of live events. The trainer never waits on it: step reports queued behind each
 other are merged into one (all losses kept), and a client whose queue passes its limits is too
-far behind: its queue is dropped and it gets one error before the server closes it.
+far behind: its queue is dropped and it gets one error before the server closes it. Replies
+(errors, the hello) are bounded too: a client that sends bad requests and never reads what
+they earn is parted the same way, so nothing it sends can grow the server without limit.
 """
 from __future__ import annotations
 
@@ -14,7 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.events import StepsCompleted, merge_steps
-from .protocol import MAX_REQUEST_FRAME, FrameReader, encode_event
+from .protocol import (
+    MAX_REQUEST_FRAME,
+    PROTOCOL_VERSION,
+    FrameReader,
+    encode_event,
+    error_message,
+    json_frame,
+    major,
+)
 
 SEND_CHUNK = 256 << 10            # bytes copied into the send buffer at a time
 
@@ -27,6 +37,9 @@ class Limits:
     max_losses: int = 2_000_000       # losses held in a merged step report (~40 MB of JSON)
     hello_timeout_s: float = 10.0     # a connection that never says hello is closed
     linger_s: float = 5.0             # time to write a parting error before closing
+    max_reply_bytes: int = 256 << 10  # replies waiting for a client that does not read
+    max_pending: int = 64             # its samples and probes the trainer has not answered
+    max_clients: int = 64             # connections at once; more are told so and closed
 
 
 class Peer:
@@ -44,6 +57,7 @@ class Peer:
         self.queue: collections.deque[list] = collections.deque()
         self.queued_bytes = 0
         self.close_at: float | None = None     # set: write what is in `out`, then close
+        self.reply_bytes = 0                   # replies added since `out` was last empty
 
     # --- the server thread adds ---------------------------------------------------------------
     def enqueue(self, event: Any, encoded: bytes | None) -> bool:
@@ -59,6 +73,37 @@ class Peer:
         q.append([event, encoded])
         self.queued_bytes += len(encoded) if encoded is not None else 0
         return len(q) <= self.limits.max_events and self.queued_bytes <= self.limits.max_bytes
+
+    def reply(self, message: bytes) -> None:
+        """Queue an answer to something the client sent (after whole frames, like events).
+        One that would pass max_reply_bytes unread parts the client instead."""
+        if self.close_at is not None:
+            return
+        if self.reply_bytes + len(message) > self.limits.max_reply_bytes:
+            self.part(error_message("this client sends requests but does not read the "
+                                    "answers; closing", "too-far-behind"))
+            return
+        self.reply_bytes += len(message)
+        self.out += message
+
+    def greet(self, hello: Any, summary: dict[str, Any], history_end: int) -> bool:
+        """Answer the client's hello: the run summary (its history follows), or a parting
+        error for a hello of another protocol. True when greeted."""
+        if not isinstance(hello, dict):
+            self.part(error_message("say hello first: {'hello': {'version': '1.0'}}", "garbage"))
+            return False
+        v = hello.get("version")         # echoed below: a string, cut short
+        theirs = str(v)[:20] if isinstance(v, (str, int, float)) else "(no version)"
+        if major(theirs) != major(PROTOCOL_VERSION):
+            self.part(error_message(
+                f"this trainer speaks protocol {PROTOCOL_VERSION} and the client {theirs}; "
+                "attach with the tuirnn version that started the run", "version"))
+            return False
+        self.greeted = True
+        self.history_end = history_end
+        self.reply(json_frame({"hello": dict(summary, version=PROTOCOL_VERSION,
+                                             client_id=self.client_id, history=history_end)}))
+        return True
 
     def part(self, message: bytes, linger_s: float | None = None) -> None:
         """Forget everything queued, send `message` (an error), then close."""
@@ -94,4 +139,6 @@ class Peer:
             except BlockingIOError:
                 return
             del self.out[:n]
+            if not self.out:
+                self.reply_bytes = 0           # the client reads: its replies went out
             self.fill(history)

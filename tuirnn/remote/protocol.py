@@ -33,6 +33,8 @@ HEADER = struct.Struct("!cI")      # kind, size
 JSON, BINARY = b"J", b"B"
 MAX_FRAME = 256 << 20              # a probe of 4 layers x 4000 chars x 2048 units is 128 MiB
 MAX_REQUEST_FRAME = 1 << 20        # requests are small: a prime or a typed probe text
+MAX_DEPTH = 16                     # of a request's JSON: {"request", "args": {...}} is 2
+MAX_INT_DIGITS = 30                # in a request: the largest valid one, a seed, has 19
 ID_SPAN = 1_000_000                # client n numbers its requests n*ID_SPAN+1, +2, ...: ids
                                    # never collide between clients (the server checks)
 
@@ -87,14 +89,58 @@ class FrameReader:
         return out
 
 
-def parse_json(payload: bytes) -> dict[str, Any]:
+def parse_json(payload: bytes, strict: bool = False) -> dict[str, Any]:
+    """A frame's JSON object; ProtocolError for anything else, never another exception.
+
+    json.loads raises more than JSONDecodeError: ValueError for an int of over 4300 digits,
+    RecursionError for deep nesting (the C scanner stops near the recursion limit, so that is
+    cheap). strict (what a client sends the server): also no NaN/Infinity, no float that
+    overflows to inf (1e999), no int of more than MAX_INT_DIGITS digits, and at most
+    MAX_DEPTH levels of nesting, so that nothing odd reaches the trainer or a later repr()."""
+    hooks: dict[str, Any] = dict(parse_constant=_no_constant, parse_float=_finite,
+                                 parse_int=_short_int) if strict else {}
     try:
-        obj = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ProtocolError("frame is not UTF-8 JSON", "garbage") from None
+        obj = json.loads(payload.decode("utf-8"), **hooks)
+    except UnicodeDecodeError:
+        raise ProtocolError("frame is not UTF-8", "garbage") from None
+    except RecursionError:
+        raise ProtocolError("JSON nested too deeply", "garbage") from None
+    except ValueError as e:          # JSONDecodeError, an int too long, the hooks below
+        raise ProtocolError(f"frame is not valid JSON: {str(e)[:100]}", "garbage") from None
     if not isinstance(obj, dict) or not obj:
         raise ProtocolError("frame is not a JSON object", "garbage")
+    if strict and _depth(obj) > MAX_DEPTH:
+        raise ProtocolError(f"JSON nested more than {MAX_DEPTH} deep", "garbage")
     return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number here")
+
+
+def _finite(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"{text[:20]} is out of range")
+    return v
+
+
+def _short_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _depth(obj: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (obj is already bounded in size)."""
+    deepest, todo = 0, [(obj, 1)]
+    while todo:
+        o, d = todo.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_DEPTH:          # deeper than that is already the answer
+            todo += [(v, d + 1) for v in (o.values() if isinstance(o, dict) else o)
+                     if isinstance(v, (dict, list))]
+    return deepest
 
 
 # --- events --------------------------------------------------------------------------------
@@ -144,6 +190,10 @@ def _int(v, lo: int, hi: int, name: str) -> int:
 def _str(v, limit: int, name: str) -> str:
     if not isinstance(v, str) or len(v) > limit:
         raise ProtocolError(f"{name} must be a string of at most {limit} characters")
+    try:              # JSON's "\ud800" is a lone surrogate: no event could carry it
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(f"{name} is not valid Unicode (a lone surrogate)") from None
     return v
 
 
@@ -197,7 +247,9 @@ def parse_request(obj: dict[str, Any]) -> Request:
         case None:
             raise ProtocolError("expected a request ({'request': 'pause', ...})")
         case _:
-            raise ProtocolError(f"unknown request {str(kind)[:40]!r}; this trainer knows pause, "
+            # only a string is echoed: repr() of anything else can be huge or deep
+            name = repr(kind[:40]) if isinstance(kind, str) else f"of type {type(kind).__name__}"
+            raise ProtocolError(f"unknown request {name}; this trainer knows pause, "
                                 "resume, stop, sample, probe and save")
 
 

@@ -14,17 +14,22 @@ for the GIL, not one per client. The thread never touches the model.
 History and live without gap or duplicate: the server thread both appends each event to the
 history and queues it to the greeted clients, so a client greeted between two events gets the
 first in its history slice and the second in its queue.
+
+The socket outlives any client: whatever one client sends is that client's problem (an error
+reply, or it is parted), accept() failures are waited out (accept.py), and one client's bug
+is caught, logged once and costs that client only. The socket is removed at close() alone.
 """
 from __future__ import annotations
 
 import collections
-import dataclasses
 import itertools
 import os
 import selectors
 import socket
+import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -36,23 +41,19 @@ from ..core.events import (
     Resumed,
     RunStarted,
     SampleChunkGenerated,
-    SampleGenerated,
     StepsCompleted,
 )
+from .accept import Backoff, accept_some, refuse
 from .paths import bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket, write_pointer
 from .peer import Limits, Peer
 from .protocol import (
-    ID_SPAN,
     JSON,
-    PROTOCOL_VERSION,
     ProtocolError,
     encode_event,
     error_message,
-    json_frame,
-    major,
     parse_json,
-    parse_request,
 )
+from .routing import Routes
 
 STEPS_EVERY_S = 0.1        # step reports go out on this tick (the server thread's select
                            # timeout), not at once: waking the server thread for each hands it
@@ -65,8 +66,9 @@ class ControlServer:
 
     history: the events logged before this process started (a resumed run's past), oldest
     first. The server keeps every event it broadcasts, encoded, for clients that attach later
-    (about the size of events.jsonl without sample chunks and probes). Usage: `server = ControlServer(run_dir, control, history).start()`, add `server`
-    to the trainer's sinks, and `server.close()` after the trainer returns.
+    (about the size of events.jsonl without sample chunks and probes). Usage: `server =
+    ControlServer(run_dir, control, history).start()`, add `server` to the trainer's sinks,
+    and `server.close()` after the trainer returns.
     """
 
     def __init__(self, run_dir: Path, control: Control, history: Iterable[Any] = (),
@@ -81,7 +83,7 @@ class ControlServer:
         self._wake_r = self._wake_w = -1
         self._history: list[bytes] = []
         self._peers: dict[socket.socket, Peer] = {}
-        self._routes: dict[int, tuple[Peer, int]] = {}   # Control's id -> (client, its id)
+        self._routes = Routes(limits.max_pending)
         self._client_ids = itertools.count(1)
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,6 +95,8 @@ class ControlServer:
         self.dropped = 0                        # clients dropped for falling behind
         self.greeted_ever = 0                   # clients greeted since the server started
         self._linger_s = 2.0
+        self._backoff = Backoff()               # accept() ran short of file descriptors
+        self.faults = 0                         # clients dropped for a bug in serving them
         for event in history:
             self._dispatch(event)
 
@@ -155,35 +159,75 @@ class ControlServer:
     def _serve(self) -> None:
         try:
             while not self._closing.is_set():
-                for key, mask in self._sel.select(STEPS_EVERY_S):
-                    match key.data:
-                        case "listen":
-                            self._accept()
-                        case "wake":
-                            self._wake()
-                        case Peer() as peer:
-                            if mask & selectors.EVENT_READ:
-                                self._read(peer)
-                            if mask & selectors.EVENT_WRITE and peer.sock in self._peers:
-                                self._write(peer)
-                while self._inbox:         # step reports that woke nobody
-                    self._dispatch(self._inbox.popleft())
-                self._housekeeping()
+                try:
+                    self._turn()
+                except Exception:      # last resort (a bug outside any one client): keep
+                    self._fault(None)  # serving; that turn's event may be lost
             self._wake()
             self._flush_all(time.monotonic() + self._linger_s)
         finally:
             self._shutdown()
 
+    def _turn(self) -> None:
+        for key, mask in self._sel.select(STEPS_EVERY_S):
+            match key.data:
+                case "listen":
+                    self._accept()
+                case "wake":
+                    self._wake()
+                case Peer() as peer:
+                    self._guard(peer, self._ready, peer, mask)
+        while self._inbox:         # step reports that woke nobody
+            self._dispatch(self._inbox.popleft())
+        self._housekeeping()
+
+    def _ready(self, peer: Peer, mask: int) -> None:
+        if mask & selectors.EVENT_READ:
+            self._read(peer)
+        if mask & selectors.EVENT_WRITE and peer.sock in self._peers:
+            self._write(peer)
+
+    def _guard(self, peer: Peer, fn, *args) -> None:
+        """fn(*args) for one client; any exception costs that client alone."""
+        try:
+            fn(*args)
+        except Exception:
+            self._fault(peer)
+
+    def _fault(self, peer: Peer | None) -> None:
+        """A bug, not a client's error: drop the client, and log the first with its traceback
+        (to stderr, which is train.log for a detached trainer); the rest are only counted."""
+        self.faults += 1
+        if self.faults == 1:
+            who = f"client {peer.client_id}" if peer is not None else "the server loop"
+            print(f"tuirnn: control socket: unexpected error serving {who}; dropped it and "
+                  f"kept serving (later ones are not logged)\n{traceback.format_exc()}",
+                  file=sys.stderr, end="", flush=True)
+        if peer is not None:
+            self._drop(peer)
+
     def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            sock.setblocking(False)
+        assert self._listener is not None
+        socks, short = accept_some(self._listener)
+        for sock in socks:
+            if len(self._peers) >= self.limits.max_clients:
+                refuse(sock, self.limits.max_clients)
+                continue
             peer = Peer(sock, next(self._client_ids), self.limits)
             self._peers[sock] = peer
             self._sel.register(sock, selectors.EVENT_READ, peer)
+        if short:                  # wait for descriptors to free up; _housekeeping listens again
+            self._backoff.hit()
+            self._listen(False)
+        elif socks:
+            self._backoff.ok()
+
+    def _listen(self, on: bool) -> None:
+        assert self._listener is not None           # the server thread runs once started
+        if on:
+            self._sel.register(self._listener, selectors.EVENT_READ, "listen")
+        else:
+            self._sel.unregister(self._listener)
 
     def _wake(self) -> None:
         try:
@@ -197,26 +241,17 @@ class ControlServer:
     def _dispatch(self, event: Any) -> None:
         """Route one event: a sample's chunks and a probe go to the client that asked, the
         rest to every client and to the history."""
-        route = None
-        rid = getattr(event, "request_id", None)
-        if rid is not None and rid in self._routes:
-            route = self._routes[rid]
-            event = dataclasses.replace(event, request_id=route[1])
+        event, asker = self._routes.claim(event)
         self._note(event)
-        match event:
-            case SampleChunkGenerated() | ProbeCompleted():
-                if route is not None and route[0].sock in self._peers:
-                    self._queue(route[0], event, encode_event(event))
-                if isinstance(event, ProbeCompleted):
-                    self._routes.pop(rid, None)
-                return
-            case SampleGenerated() if route is not None:
-                self._routes.pop(rid, None)
+        if isinstance(event, (SampleChunkGenerated, ProbeCompleted)):
+            if asker is not None and asker.sock in self._peers:
+                self._guard(asker, self._queue, asker, event, encode_event(event))
+            return
         encoded = encode_event(event)
         self._history.append(encoded)
         for peer in list(self._peers.values()):
             if peer.greeted:
-                self._queue(peer, event, encoded)
+                self._guard(peer, self._queue, peer, event, encoded)
 
     def _note(self, event: Any) -> None:
         """Keep the run summary every hello carries up to date."""
@@ -269,7 +304,7 @@ class ControlServer:
             for kind, payload in peer.reader.feed(data):
                 if kind != JSON:
                     raise ProtocolError("clients send JSON frames only", "garbage")
-                self._handle(peer, parse_json(payload))
+                self._handle(peer, parse_json(payload, strict=True))
                 if peer.close_at is not None:
                     break
         except ProtocolError as e:
@@ -279,54 +314,21 @@ class ControlServer:
 
     def _handle(self, peer: Peer, obj: dict[str, Any]) -> None:
         if not peer.greeted:
-            hello = obj.get("hello")
-            if not isinstance(hello, dict):
-                raise ProtocolError("say hello first: {'hello': {'version': '1.0'}}", "garbage")
-            theirs = str(hello.get("version"))
-            if major(theirs) != major(PROTOCOL_VERSION):
-                peer.part(error_message(
-                    f"this trainer speaks protocol {PROTOCOL_VERSION} and the client {theirs}; "
-                    "attach with the tuirnn version that started the run", "version"))
-                return
-            peer.greeted = True
-            self.greeted_ever += 1
-            peer.history_end = len(self._history)
-            peer.out += json_frame({"hello": dict(self.summary, version=PROTOCOL_VERSION,
-                                                  client_id=peer.client_id,
-                                                  history=peer.history_end)})
+            if peer.greet(obj.get("hello"), self.summary, len(self._history)):
+                self.greeted_ever += 1
             return
-        try:
-            req = parse_request(obj)
-        except ProtocolError as e:       # a request we do not know: say so, keep the client
-            peer.out += error_message(str(e), e.code, obj.get("id") if isinstance(
-                obj.get("id"), int) else None)
-            return
-        if req.request_id is not None and req.request_id // ID_SPAN != peer.client_id:
-            peer.out += error_message(f"request ids of this client are {peer.client_id}*{ID_SPAN}"
-                                      "+n", "bad-request", req.request_id)
-            return
-        c = self.control
-        match req.kind:
-            case "pause":
-                c.pause()
-            case "resume":
-                c.resume()
-            case "stop":
-                c.stop()
-            case "save":
-                c.request_save()
-            case "sample":
-                self._routes[c.request_sample(**req.args)] = (peer, req.request_id)
-            case "probe":
-                self._routes[c.request_probe(**req.args)] = (peer, req.request_id)
+        self._routes.obey(peer, obj, self.control)
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
+        if self._backoff.due():
+            self._backoff.until = None
+            self._listen(True)
         for peer in list(self._peers.values()):
             late_hello = not peer.greeted and now - peer.opened > self.limits.hello_timeout_s
             if late_hello and peer.close_at is None:
                 peer.part(error_message("no hello in time", "garbage"))
-                self._write(peer)
+                self._guard(peer, self._write, peer)
             elif peer.close_at is not None and now > peer.close_at:
                 self._drop(peer)
 
@@ -338,10 +340,7 @@ class ControlServer:
                 return
             for key, mask in self._sel.select(0.05):
                 if isinstance(key.data, Peer):
-                    if mask & selectors.EVENT_READ:
-                        self._read(key.data)
-                    if mask & selectors.EVENT_WRITE and key.data.sock in self._peers:
-                        self._write(key.data)
+                    self._guard(key.data, self._ready, key.data, mask)
 
     def _drop(self, peer: Peer) -> None:
         self._peers.pop(peer.sock, None)
