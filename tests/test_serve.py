@@ -7,6 +7,7 @@ The run is served by a fake trainer in this process (the real socket server), so
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -64,17 +65,17 @@ def live_run(tmp_path):
     log.close()
 
 
-@pytest.fixture
-def serving(live_run):
-    run_dir, _ = live_run
+@contextlib.contextmanager
+def serve(run_dir: Path, *extra: str, env: dict | None = None):
+    """`tuirnn serve RUN` on a free port: (its address with the token, the process)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "serve", str(run_dir), "--port",
-                             str(port)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                             str(port), *extra], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
     try:
         line = proc.stdout.readline()       # printed once it listens
-        assert f"http://127.0.0.1:{port}/" in line, line
-        yield f"http://127.0.0.1:{port}", proc
+        assert f"http://127.0.0.1:{port}/?token=" in line, line
+        yield line.split()[-1], proc
     finally:
         proc.send_signal(signal.SIGTERM)    # as Ctrl+C: stops serving, closes the tabs
         try:
@@ -85,18 +86,30 @@ def serving(live_run):
             os.kill(pid, signal.SIGKILL)
 
 
-async def open_tab(url: str, run_dir: Path, control: Control) -> dict:
-    """Load the page, open its websocket, read the screen until the run shows, type a space;
-    returns what was seen."""
+@pytest.fixture
+def serving(live_run):
+    with serve(live_run[0]) as (address, proc):
+        yield address, proc
+
+
+def base(address: str) -> str:
+    return address.split("/?token=")[0]
+
+
+async def open_tab(address: str, run_dir: Path, control: Control) -> dict:
+    """Load the page by its token address, open its websocket, read the screen until the run
+    shows, type a space; returns what was seen."""
     seen: dict = {}
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/") as page:
+    # unsafe: the jar keeps cookies of an IP address (127.0.0.1), as browsers do
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(address) as page:
             seen["status"] = page.status
+            seen["landed"] = str(page.url)
             html = await page.text()
         seen["title"] = re.search(r"<div>(.*?)</div>", html).group(1)
         ws_url = re.search(r'data-session-websocket-url="([^"]+)"', html).group(1)
         seen["ws_url"] = ws_url
-        async with http.ws_connect(ws_url + "?width=100&height=30") as ws:
+        async with http.ws_connect(ws_url + "?width=100&height=30", origin=base(address)) as ws:
             screen = b""
             t0 = time.monotonic()
             while b"TRAINING" not in screen:
@@ -126,10 +139,12 @@ async def open_tab(url: str, run_dir: Path, control: Control) -> dict:
 
 def test_a_tab_is_an_attached_monitor(live_run, serving):
     run_dir, control = live_run
-    url, proc = serving
-    seen = asyncio.run(open_tab(url, run_dir, control))
+    address, proc = serving
+    url = base(address)
+    seen = asyncio.run(open_tab(address, run_dir, control))
     print(f"page to first screen with the run: {seen['first_screen_s']:.2f} s")
     assert seen["status"] == 200
+    assert seen["landed"] == url + "/"             # redirected: no token left in the address
     assert seen["title"] == "tuirnn · webrun"
     assert seen["ws_url"] == url.replace("http:", "ws:") + "/ws"
     assert "fake" in seen["screen"]                 # the header: the run's name
