@@ -140,3 +140,33 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+HELLO = protocol.json_frame({"hello": {"version": protocol.PROTOCOL_VERSION}})
+
+
+def attempt(path: str, data: bytes, greet: bool, wait: bool = True) -> list[dict]:
+    """Send `data` (after a hello when `greet`), then read what comes back until the server
+    closes or goes quiet; the JSON objects read."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2.0)
+    s.connect(path)
+    got: list[dict] = []
+    try:
+        s.sendall((HELLO if greet else b"") + data)
+        if not wait:
+            return got
+        reader = protocol.FrameReader()
+        s.settimeout(0.3)
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (TimeoutError, socket.timeout):
+                return got
+            if not chunk:
+                return got
+            got += [json.loads(p) for k, p in reader.feed(chunk) if k == protocol.JSON]
+    except (BrokenPipeError, ConnectionResetError):   # closed on us mid-send: also an answer
+        return got
+    finally:
+        s.close()

@@ -241,8 +241,10 @@ def parse_request(obj: dict[str, Any]) -> Request:
                 raise ProtocolError("args must be an object")
             checkers = {"sample": SAMPLE_ARGS, "probe": PROBE_ARGS, "save": {}}[kind]
             unknown = sorted(set(args) - set(checkers))
-            if unknown:
-                raise ProtocolError(f"unknown {kind} argument(s): {', '.join(unknown)}")
+            if unknown:            # named in the reply: a few, cut short, never all of them
+                names = ", ".join(repr(u[:40]) for u in unknown[:5])
+                raise ProtocolError(f"unknown {kind} argument(s): {names}"
+                                    + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
             return Request(kind, rid, {k: checkers[k](v) for k, v in args.items()})
         case None:
             raise ProtocolError("expected a request ({'request': 'pause', ...})")
