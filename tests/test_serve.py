@@ -185,3 +185,156 @@ def test_attach_still_refuses_a_pipe_outside_a_browser(tmp_path):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "events.jsonl").write_text("")
     assert_user_error(run_cli("attach", str(tmp_path / "r")), "needs a terminal")
+
+
+# --- who may come in: the gate alone (aiohttp's test server on 127.0.0.1), then a real serve
+
+TOKEN = "t" * 20
+
+
+async def gate_client():
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tuirnn.remote.web_auth import Gate
+
+    async def page(request):
+        return web.Response(text="the page")
+
+    async def ws(request):
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.send_str("hello")
+        await sock.close()
+        return sock
+
+    app = web.Application(middlewares=[Gate(TOKEN, max_tabs=2).middleware])
+    app.add_routes([web.get("/", page), web.get("/ws", ws), web.get("/static/x.js", page)])
+    return TestClient(TestServer(app, host="127.0.0.1"),
+                      cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def test_gate_refuses_without_the_token_and_sets_a_cookie_with_it():
+    async def go():
+        async with await gate_client() as c:
+            for path in ("/", "/static/x.js", "/ws", "/?token=wrong" + "x" * 20, "/?token="):
+                r = await c.get(path)
+                assert r.status == 403, path
+                assert "?token=" in await r.text()
+            r = await c.get("/", headers={"Cookie": f"tuirnn-{c.host}-{c.port}=forged"})
+            assert r.status == 403
+            r = await c.get(f"/?token={TOKEN}&fontsize=20", allow_redirects=False)
+            assert r.status == 302 and r.headers["Location"] == "/?fontsize=20"
+            cookie = r.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+            assert (await c.get("/")).status == 200           # the cookie is enough now
+            assert (await c.get("/static/x.js")).status == 200
+            c.session.cookie_jar.clear()
+            assert (await c.get("/")).status == 403
+            r = await c.get("/", headers={"Authorization": f"token {TOKEN}"})
+            assert r.status == 200
+    asyncio.run(go())
+
+
+def test_gate_wants_the_websocket_from_the_pages_own_origin():
+    async def go():
+        async with await gate_client() as c:
+            await c.get(f"/?token={TOKEN}")
+            own = f"http://{c.host}:{c.port}"
+            for origin in (None, "http://evil.example", "null", f"http://{c.host}:1",
+                           f"file://{c.host}:{c.port}"):
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await c.ws_connect("/ws", origin=origin)
+                assert e.value.status == 403, origin
+            async with c.ws_connect("/ws", origin=own) as ws:
+                assert (await ws.receive()).data == "hello"
+            c.session.cookie_jar.clear()                      # right origin, no token
+            with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                await c.ws_connect("/ws", origin=own)
+            assert e.value.status == 403
+    asyncio.run(go())
+
+
+def test_the_tokens_an_owner_can_pass(tmp_path):
+    from tuirnn.core.errors import UserError
+    from tuirnn.remote.web_auth import choose_token
+    assert len(choose_token(None, {})) >= 40 and choose_token(None, {}) != choose_token(None, {})
+    assert choose_token(None, {"TUIRNN_TOKEN": "s" * 16}) == "s" * 16
+    f = tmp_path / "token"
+    f.write_text("f" * 30 + "\n")
+    f.chmod(0o644)
+    with pytest.raises(UserError, match="chmod 600"):
+        choose_token(str(f), {})
+    f.chmod(0o600)
+    assert choose_token(str(f), {"TUIRNN_TOKEN": "ignored" * 4}) == "f" * 30
+    for bad in ("", "short", "has a space in it " * 2):
+        with pytest.raises(UserError, match="16 to"):
+            choose_token(None, {"TUIRNN_TOKEN": bad})
+
+
+def test_a_real_serve_refuses_strangers_and_bounds_the_tabs(live_run):
+    run_dir, control = live_run
+
+    async def go(address: str) -> None:
+        url = base(address)
+        async with aiohttp.ClientSession() as http:       # no token, no cookie
+            assert (await http.get(url + "/")).status == 403
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await http.ws_connect(url + "/ws", origin=url)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            assert (await http.get(address)).status == 200
+            with pytest.raises(aiohttp.WSServerHandshakeError):   # cookie, but another site
+                await http.ws_connect(url + "/ws", origin="http://evil.example")
+            async with http.ws_connect(url + "/ws", origin=url) as first:
+                await asyncio.wait_for(first.receive(), 60)      # the tab's monitor is up
+                page = await http.get(url + "/")
+                assert page.status == 429 and "--max-tabs 1" in await page.text()
+                async with http.ws_connect(url + "/ws", origin=url) as second:
+                    msg = await asyncio.wait_for(second.receive(), 30)
+                    assert b"tabs of this run are open already" in msg.data
+                    assert len(attach_processes(run_dir)) == 1   # the refused one spawned none
+
+    with serve(run_dir, "--max-tabs", "1") as (address, proc):
+        asyncio.run(go(address))
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    assert not control.paused and not control.stopped
+    lines = out.splitlines()
+    assert "a tab opened (1 of 1 open)" in out and "a tab was refused" in out
+    assert "GET" not in out and len(lines) < 10, out         # no access log
+
+
+def test_serve_refuses_a_bad_tab_limit_and_unix_path(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "events.jsonl").write_text("")
+    assert_user_error(run_cli("serve", str(tmp_path / "r"), "--max-tabs", "0"), "--max-tabs 0")
+    (tmp_path / "plain").write_text("x")
+    assert_user_error(run_cli("serve", str(tmp_path / "r"), "--unix", str(tmp_path / "plain")),
+                      "not a socket")
+    env_bad = run_cli("serve", str(tmp_path / "r"), "--token-file", str(tmp_path / "none"))
+    assert_user_error(env_bad, "token file")
+
+
+def test_serve_on_a_unix_socket_only_the_owner_opens(live_run, tmp_path):
+    run_dir, _ = live_run
+    path = tmp_path / "serve.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "serve", str(run_dir), "--unix",
+                             str(path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"ssh -L 8000:{path}" in line and "mode 0600" in line, line
+        token = line.split("?token=")[1].split()[0]
+        assert path.stat().st_mode & 0o777 == 0o600
+
+        async def go() -> tuple[int, int]:
+            async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(path)),
+                                             cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                bare = (await http.get("http://localhost:8000/")).status
+                page = await http.get(f"http://localhost:8000/?token={token}")
+                return bare, page.status
+        assert asyncio.run(go()) == (403, 200)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert not path.exists()                   # removed when serving stops
