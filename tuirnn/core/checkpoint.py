@@ -11,6 +11,7 @@ import errno
 import math
 import os
 import pickle
+import re
 import stat
 import tempfile
 import warnings
@@ -43,7 +44,7 @@ def save_atomic(obj: dict[str, Any], path: Path) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -172,7 +173,7 @@ def reconcile_best(folder: Path, last: dict[str, Any]) -> float:
     if last.get("val_loss") == recorded:
         save_atomic({k: v for k, v in last.items() if k != "path"}, best_path)
         return recorded
-    for snap in sorted(folder.glob(f"iter*_val{recorded:.4f}.pt"), reverse=True):
+    for snap in reversed([p for p in _snapshots(folder) if p.name.endswith(f"_val{recorded:.4f}.pt")]):
         try:
             ck = torch.load(snap, map_location="cpu", weights_only=True)
         except Exception:
@@ -184,6 +185,8 @@ def reconcile_best(folder: Path, last: dict[str, Any]) -> float:
 
 
 def _val_loss_of(path: Path) -> float | None:
+    if _kind_of(path) != "file":   # a FIFO would block the read; a link is not ours
+        return None
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         return float(ck["best_val_loss"] if ck.get("val_loss") is None else ck["val_loss"])
@@ -191,11 +194,17 @@ def _val_loss_of(path: Path) -> float | None:
         return None
 
 
+# The names snapshot_name writes: pruning removes these and nothing else.
+SNAPSHOT_NAME = re.compile(r"iter\d{7,}_epoch\d+\.\d\d_val(\d+\.\d{4}|nan|inf)\.pt")
+
+
 def prune_snapshots(folder: Path, keep: int) -> None:
-    """Keep the newest `keep` snapshot files (0 keeps all); last/best are never touched."""
-    if keep <= 0:
+    """Keep the newest `keep` snapshot files (0 keeps all); last/best are never touched. Only
+    regular files (lstat) by the names snapshot_name writes go, in a real folder: never what a
+    link leads to, never another file that happens to match the glob."""
+    if keep <= 0 or _kind_of(folder) != "folder":
         return
-    snaps = sorted(folder.glob(SNAPSHOT_GLOB))
+    snaps = [p for p in _snapshots(folder) if SNAPSHOT_NAME.fullmatch(p.name)]
     for old in snaps[:-keep]:
         old.unlink(missing_ok=True)
 
