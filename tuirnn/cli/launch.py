@@ -113,7 +113,8 @@ def announce_ready(run_dir: Path) -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    log_fd = os.open(run_dir / "train.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    from ..core.ownership import open_private  # never through a link planted as train.log
+    log_fd = open_private(run_dir / "train.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)

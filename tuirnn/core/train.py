@@ -39,6 +39,7 @@ from .events import (
     StepsCompleted,
 )
 from .model import CharRNN, build, check_fits, flatten_state, unflatten_state
+from .ownership import write_atomic
 from .responder import Responder
 
 Sink = Callable[[Any], None]
@@ -184,7 +185,7 @@ class Trainer:
 
     def _fail(self, message: str, tb: str, exit_status: int) -> None:
         try:
-            (self.run_dir / "error.log").write_text(tb or message + "\n", encoding="utf-8")
+            write_atomic(self.run_dir / "error.log", (tb or message + "\n").encode("utf-8"))
         except OSError:
             pass
         failed = RunFailed(iteration=self.iteration, error=message, traceback=tb,

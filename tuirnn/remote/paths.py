@@ -78,10 +78,8 @@ def write_pointer(run_dir: Path, path: Path) -> None:
     """When the socket is not RUN/control.sock, name it in RUN/control.sock.path (atomically)."""
     if path == Path(os.path.abspath(run_dir)) / SOCKET_NAME:
         return
-    pointer = Path(run_dir) / POINTER_NAME
-    tmp = pointer.with_name(POINTER_NAME + ".tmp")
-    tmp.write_text(f"{path}\n", encoding="utf-8")
-    os.replace(tmp, pointer)
+    from ..core.ownership import write_atomic  # a fresh temp (O_EXCL), never through a link
+    write_atomic(Path(run_dir) / POINTER_NAME, f"{path}\n".encode("utf-8"))
 
 
 def remove_pointer(run_dir: Path, path: Path) -> None:
