@@ -72,6 +72,7 @@ def serve(run_dir: Path, *extra: str, env: dict | None = None):
     proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "serve", str(run_dir), "--port",
                              str(port), *extra], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
+    assert proc.stdout is not None
     try:
         line = proc.stdout.readline()       # printed once it listens
         assert f"http://127.0.0.1:{port}/?token=" in line, line
@@ -106,8 +107,11 @@ async def open_tab(address: str, run_dir: Path, control: Control) -> dict:
             seen["status"] = page.status
             seen["landed"] = str(page.url)
             html = await page.text()
-        seen["title"] = re.search(r"<div>(.*?)</div>", html).group(1)
-        ws_url = re.search(r'data-session-websocket-url="([^"]+)"', html).group(1)
+        title = re.search(r"<div>(.*?)</div>", html)
+        ws_found = re.search(r'data-session-websocket-url="([^"]+)"', html)
+        assert title and ws_found, html
+        seen["title"] = title.group(1)
+        ws_url = ws_found.group(1)
         seen["ws_url"] = ws_url
         async with http.ws_connect(ws_url + "?width=100&height=30", origin=base(address)) as ws:
             screen = b""
@@ -321,6 +325,7 @@ def test_serve_on_a_unix_socket_only_the_owner_opens(live_run, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "tuirnn", "serve", str(run_dir), "--unix",
                              str(path)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
     try:
         line = proc.stdout.readline()
         assert f"ssh -L 8000:{path}" in line and "mode 0600" in line, line
