@@ -59,6 +59,39 @@ def test_reader_refuses_garbage_and_oversized_frames():
         protocol.parse_json(b"[1, 2]")
 
 
+@pytest.mark.parametrize("payload", [
+    b'{"a": ' + b"9" * 5000 + b"}",                 # json.loads: ValueError, not a decode error
+    b"[" * 100_000, b'{"a": ' * 10_000,              # RecursionError in the C scanner
+    b'{"a": "\xed\xa0\x80"}', b"\xc3",            # bad UTF-8 (an encoded surrogate, cut short)
+    b"", b"{}", b"null", b'"x"',
+])
+def test_parse_json_only_ever_raises_protocol_error(payload):
+    for strict in (False, True):
+        with pytest.raises(ProtocolError) as e:
+            protocol.parse_json(payload, strict=strict)
+        assert e.value.code == "garbage"
+
+
+def test_strict_json_refuses_what_a_request_never_holds():
+    ok = b'{"request": "sample", "id": 1, "args": {"seed": 9223372036854775807, "t": 0.5}}'
+    assert protocol.parse_json(ok, strict=True)["args"]["seed"] == (1 << 63) - 1
+    for odd in (b'{"t": NaN}', b'{"t": -Infinity}', b'{"t": 1e999}', b'{"n": ' + b"1" * 31 + b"}",
+                b'{"a": ' + b"[" * 17 + b"]" * 17 + b"}"):
+        protocol.parse_json(odd)           # lenient for events: a diverged loss is NaN
+        with pytest.raises(ProtocolError):
+            protocol.parse_json(odd, strict=True)
+    assert protocol.parse_json(b'{"a": ' + b"[" * 15 + b"]" * 15 + b"}", strict=True)
+    surrogate = protocol.parse_json(b'{"request": "sample", "id": 1, "args": {"prime": "\\ud800"}}')
+    with pytest.raises(ProtocolError, match="surrogate"):
+        parse_request(surrogate)
+    with pytest.raises(ProtocolError) as e:         # a few unknown names, cut short, not all
+        parse_request({"request": "sample", "id": 1, "args": {"x" * 1000 + str(i): 1
+                                                              for i in range(1000)}})
+    assert len(str(e.value)) < 400 and "995 more" in str(e.value)
+    with pytest.raises(ProtocolError, match="of type list"):
+        parse_request({"request": [[["deep"]]]})
+
+
 def test_requests_are_checked_before_they_reach_the_trainer():
     r = parse_request({"request": "sample", "id": 9,
                        "args": {"prime": "ab", "temperature": 1, "length": 5, "seed": None}})
