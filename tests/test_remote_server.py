@@ -85,7 +85,7 @@ def test_history_then_live_without_gap_or_duplicate(tmp_path, served):
     trainer.join()
     server(RunFinished(N, "max_iters", None, None))
     for got in seen:
-        assert wait_for(lambda: got and isinstance(got[-1], RunFinished)), "no RunFinished"
+        assert wait_for(lambda got=got: got and isinstance(got[-1], RunFinished)), "no RunFinished"
         assert losses_seen(got) == [float(i) for i in range(1, N + 1)]
     assert any(c.hello["history"] > 2 for c in clients)   # someone joined mid-run
 
@@ -209,16 +209,16 @@ def test_five_clients_see_one_pause_within_a_second(tmp_path, served):
     t0 = time.monotonic()
     assert clients[2].toggle_pause() is True
     for box in inboxes:
-        assert wait_for(lambda: any(isinstance(e, Paused) for e in box), timeout=1.0)
+        assert wait_for(lambda box=box: any(isinstance(e, Paused) for e in box), timeout=1.0)
     assert time.monotonic() - t0 < 1.0
     assert all(c.paused for c in clients)            # another client's pause counts
     assert clients[4].toggle_pause() is False        # ... so its toggle resumes
     for box in inboxes:
-        assert wait_for(lambda: any(isinstance(e, Resumed) for e in box))
+        assert wait_for(lambda box=box: any(isinstance(e, Resumed) for e in box))
     clients[0].stop()
     trainer.thread.join(5)
     for box in inboxes:
-        assert wait_for(lambda: any(isinstance(e, RunFinished) for e in box))
+        assert wait_for(lambda box=box: any(isinstance(e, RunFinished) for e in box))
 
 
 def test_requests_route_to_the_client_that_asked(tmp_path, served):
@@ -344,3 +344,18 @@ def test_real_trainer_driven_through_a_client(tmp_path):
         server.close()
     assert ctl.wait_closed(5) and not any(isinstance(e, TrainerGone) for e in got)
     assert not (run_dir / SOCKET_NAME).exists() and os.listdir(run_dir) == ["checkpoints"]
+
+
+def test_a_client_has_a_bounded_number_of_requests_in_flight(tmp_path, served):
+    control = Control()
+    served(limits=Limits(max_pending=2), control=control)
+    c = RawClient(tmp_path)
+    c.hello()
+    assert "hello" in c.next_json()
+    for n in (1, 2, 3):                   # no trainer answers: the third waits on the first two
+        c.send({"request": "sample", "id": 1_000_000 + n, "args": {"length": 5}})
+    err = c.until(lambda m: "error" in m)
+    assert err["code"] == "busy" and err["id"] == 1_000_003
+    assert len(control.take()) == 2
+    c.send({"request": "pause"})          # still connected
+    assert wait_for(lambda: control.paused)
