@@ -6,7 +6,9 @@
 #   - otherwise the CPU build from PyTorch's CPU index when it answers (a few seconds' probe),
 #     else the default index's torch==2.13.0, with one line saying it may be the CUDA build.
 # TUIRNN_TORCH overrides the torch requirement; TUIRNN_TORCH_CPU_INDEX the CPU index's address.
-# With --test, also the test tools (pytest, cairosvg) and tmux for the end-to-end tests.
+# With --test, also the test tools (pytest, cairosvg, playwright), tmux for the end-to-end tests
+# and Debian's chromium for the browser test of `serve` (Playwright drives it through its
+# executable_path: Playwright's own browser download is never used).
 # One stamp in .venv covers both uses: ./tuirnn.sh after ./test.sh does nothing, and ./test.sh
 # after ./tuirnn.sh only adds the test tools.
 set -euo pipefail
@@ -66,12 +68,16 @@ say "preparing $venv ($want; first use only) ..."
 "$venv/bin/python" -c "import torch" >/dev/null 2>&1 || install_torch
 if [ "$want" = "test" ]; then
   pip_quiet install -e "$root[test]"
-  if ! command -v tmux >/dev/null 2>&1; then
-    say "installing tmux (for the end-to-end tests)"
-    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-    { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq tmux >/dev/null; } \
-      || say "could not install tmux; the tmux tests will be skipped"
-  fi
+  apt_install() {     # $1: the command it provides, $2: the Debian package, $3: what it is for
+    command -v "$1" >/dev/null 2>&1 && return 0
+    say "installing $2 ($3)"
+    local sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    { $sudo_cmd apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$2" >/dev/null; } \
+      || say "could not install $2; the tests that need it will be skipped"
+  }
+  apt_install tmux tmux "for the end-to-end tests"
+  apt_install chromium chromium "for the browser test of tuirnn serve"
 else
   pip_quiet install -e "$root"
 fi
