@@ -17,7 +17,14 @@ from conftest import ROOT, assert_user_error, run_cli, tiny_config
 
 from tuirnn.core import checkpoint, config, runlog
 from tuirnn.core.errors import UserError
-from tuirnn.core.events import EvalCompleted, RunResumed, RunStarted, SampleGenerated, StepsCompleted
+from tuirnn.core.events import (
+    EvalCompleted,
+    ProbeCompleted,
+    RunResumed,
+    RunStarted,
+    SampleGenerated,
+    StepsCompleted,
+)
 from tuirnn.tui.state import RunState
 
 
@@ -109,6 +116,30 @@ def test_a_torn_last_line_never_swallows_the_next_event(tmp_path):
     log(RunResumed(7))
     log.close()
     assert [e.iteration for e in runlog.read_events(log_path, raw=True)] == [3, 7]
+
+
+def test_a_probe_text_is_never_logged(tmp_path):
+    """A probe's text may be a file only the owner can read, named in the monitor: events.jsonl,
+    which others may read, holds no trace of it (the live client got it through the socket)."""
+    log_path = tmp_path / "events.jsonl"
+    log = runlog.EventLog(log_path)
+    secret = "password: hunter2\n"
+    log(ProbeCompleted(5, secret, "lstm", 1, 2, 1, h=b"", c=b"", top_ids=b"", top_probs=b"",
+                       vocab="abc", source="file", where="/home/owner/.secret"))
+    log(RunResumed(7))
+    log.close()
+    text = log_path.read_text()
+    assert "hunter2" not in text and ".secret" not in text and "ProbeCompleted" not in text
+    assert runlog.read_events(log_path, raw=True) == [RunResumed(7)]
+
+
+def test_the_event_log_never_appends_through_a_link(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    os.symlink(victim, tmp_path / "events.jsonl")
+    with pytest.raises(UserError, match="is a link or not a regular file"):
+        runlog.EventLog(tmp_path / "events.jsonl")
+    assert victim.read_text() == "keep me\n"
 
 
 # --- reopening a folder ------------------------------------------------------------------------------
