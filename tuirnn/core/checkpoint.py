@@ -22,13 +22,13 @@ from typing import Any
 import torch
 
 from . import config as config_mod
+from .checkpoint_check import VERSION as VERSION  # the format written: checkpoint.VERSION
 from .checkpoint_check import check_checkpoint
 from .errors import UserError, shown
 from .model import CharRNN, build
 from .runlog import read_events, storage_error
 
 FORMAT = "tuirnn-checkpoint"
-VERSION = 1
 
 
 def save_atomic(obj: dict[str, Any], path: Path) -> None:

@@ -17,6 +17,9 @@ from . import config as config_mod
 from .errors import UserError, shown
 from .model import build, check_fits
 
+# The newest checkpoint format this tuirnn reads (and the one core/checkpoint.py writes): it
+# lives here, with the checks, so that the checker needs nothing from the module it serves.
+VERSION = 1
 _NUMBER = (int, float)
 _CELL_STATES = {"lstm": 2, "gru": 1, "rnn": 1}  # hidden tensors per layer
 # optimizer state keys every stepped parameter has, and hyperparameters every group needs
@@ -61,7 +64,6 @@ def check_checkpoint(ckpt: dict[str, Any], name: str, device: torch.device | str
 
 
 def _check_header(ckpt: dict[str, Any], name: str, device, resumable: bool) -> config_mod.Config:
-    from .checkpoint import VERSION
     version = ckpt.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise _Damaged(f"version is {'missing' if version is None else _kind(version)}, not a number")

@@ -9,12 +9,16 @@ row b of batch i and the hidden state can be carried across batches.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import torch
 
 from .errors import UserError
 
+# a word, for the samples' word-share measure: 2+ letters. Here rather than in sample.py
+# because the corpus collects its words when it loads, and sample.py already reads this module.
+WORD = re.compile(r"[^\W\d_]{2,}")
 _CHUNK = 8_000_000  # code points converted per step (bounds the int64 index temporaries)
 
 
@@ -94,6 +98,11 @@ def decode(ids, vocab: str) -> str:
     return "".join(vocab[i] for i in (ids.tolist() if hasattr(ids, "tolist") else ids))
 
 
+def words_of(text: str) -> set[str]:
+    """Lower-cased alphabetic words of 2+ letters (the unit of the word-share measure)."""
+    return {w.lower() for w in WORD.findall(text)}
+
+
 def unknown_chars(text: str, vocab: str) -> list[str]:
     known = set(vocab)
     return sorted({ch for ch in text if ch not in known})
@@ -121,7 +130,6 @@ class Corpus:
         vocab = vocab_of(text)
         ids = encode(text, vocab)
         n_train, n_val, _ = split_sizes(len(ids), val_frac, test_frac)
-        from .sample import words_of
         # Words of the first few MB are plenty to judge whether a sample's words are real.
         return cls(name, vocab, ids[:n_train], ids[n_train:n_train + n_val],
                    words_of(text[:n_train][:5_000_000]), test=ids[n_train + n_val:])

@@ -6,12 +6,11 @@ torch.Generator, so sampling never disturbs the training RNG (resume stays exact
 from __future__ import annotations
 
 import math
-import re
 from typing import Iterator
 
 import torch
 
-from .data import unknown_chars
+from .data import WORD, unknown_chars
 from .errors import UserError
 
 
@@ -79,17 +78,9 @@ def generate(model, vocab: str, length: int, prime: str = "", temperature: float
         model.train(was_training)
 
 
-_WORD = re.compile(r"[^\W\d_]{2,}")
-
-
-def words_of(text: str) -> set[str]:
-    """Lower-cased alphabetic words of 2+ letters (the unit of the word-share measure)."""
-    return {w.lower() for w in _WORD.findall(text)}
-
-
 def word_share(sample: str, known_words: set[str]) -> float:
     """Share of the sample's words (2+ letters) that occur in the training text; 0 if none."""
-    words = [w.lower() for w in _WORD.findall(sample)]
+    words = [w.lower() for w in WORD.findall(sample)]
     if not words:
         return 0.0
     return sum(w in known_words for w in words) / len(words)
