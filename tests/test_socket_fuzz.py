@@ -187,7 +187,7 @@ def test_accept_out_of_file_descriptors_is_waited_out(tmp_path, server, monkeypa
     monkeypatch.setattr(socket.socket, "accept", accept)
     t0 = time.monotonic()
     still_answers(tmp_path, server.control)       # waits through the shortages
-    assert not failures and server._backoff.shortages == 3
+    assert not failures and server._acceptor.backoff.shortages == 3
     assert time.monotonic() - t0 < 3 and server._thread.is_alive()
 
 

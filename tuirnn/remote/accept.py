@@ -10,6 +10,7 @@ tries again, serving its other clients meanwhile; a departed client is simply sk
 from __future__ import annotations
 
 import errno
+import selectors
 import socket
 import time
 
@@ -66,3 +67,27 @@ def refuse(sock: socket.socket, limit: int) -> None:
     except OSError:
         pass
     sock.close()
+
+
+class Acceptor:
+    """The listener, watched by the server's selector (data "listen") except while backing off."""
+
+    def __init__(self, listener: socket.socket, sel: selectors.BaseSelector) -> None:
+        self.listener, self.sel = listener, sel
+        self.backoff = Backoff()
+        sel.register(listener, selectors.EVENT_READ, "listen")
+
+    def take(self) -> list[socket.socket]:
+        """The clients waiting now; on a shortage, stop watching until tick() finds it due."""
+        socks, short = accept_some(self.listener)
+        if short:
+            self.backoff.hit()
+            self.sel.unregister(self.listener)
+        elif socks:
+            self.backoff.ok()
+        return socks
+
+    def tick(self) -> None:
+        if self.backoff.due():
+            self.backoff.until = None
+            self.sel.register(self.listener, selectors.EVENT_READ, "listen")

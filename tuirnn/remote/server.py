@@ -43,7 +43,7 @@ from ..core.events import (
     SampleChunkGenerated,
     StepsCompleted,
 )
-from .accept import Backoff, accept_some, refuse
+from .accept import Acceptor, refuse
 from .paths import bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket, write_pointer
 from .peer import Limits, Peer
 from .protocol import (
@@ -89,13 +89,13 @@ class ControlServer:
         self._thread: threading.Thread | None = None
         self._sel = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
+        self._acceptor: Acceptor | None = None  # accept() that waits out fd shortages
         self.summary: dict[str, Any] = {"run_dir": str(self.run_dir), "pid": os.getpid(),
                                         "run_name": None, "iteration": 0, "max_iters": None,
                                         "paused": False, "last_checkpoint": None}
         self.dropped = 0                        # clients dropped for falling behind
         self.greeted_ever = 0                   # clients greeted since the server started
         self._linger_s = 2.0
-        self._backoff = Backoff()               # accept() ran short of file descriptors
         self.faults = 0                         # clients dropped for a bug in serving them
         for event in history:
             self._dispatch(event)
@@ -126,7 +126,7 @@ class ControlServer:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._sel.register(listener, selectors.EVENT_READ, "listen")
+        self._acceptor = Acceptor(listener, self._sel)
         self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._thread = threading.Thread(target=self._serve, name="tuirnn-control", daemon=True)
         self._thread.start()
@@ -207,27 +207,14 @@ class ControlServer:
             self._drop(peer)
 
     def _accept(self) -> None:
-        assert self._listener is not None
-        socks, short = accept_some(self._listener)
-        for sock in socks:
+        assert self._acceptor is not None               # the thread runs once started
+        for sock in self._acceptor.take():
             if len(self._peers) >= self.limits.max_clients:
                 refuse(sock, self.limits.max_clients)
                 continue
             peer = Peer(sock, next(self._client_ids), self.limits)
             self._peers[sock] = peer
             self._sel.register(sock, selectors.EVENT_READ, peer)
-        if short:                  # wait for descriptors to free up; _housekeeping listens again
-            self._backoff.hit()
-            self._listen(False)
-        elif socks:
-            self._backoff.ok()
-
-    def _listen(self, on: bool) -> None:
-        assert self._listener is not None           # the server thread runs once started
-        if on:
-            self._sel.register(self._listener, selectors.EVENT_READ, "listen")
-        else:
-            self._sel.unregister(self._listener)
 
     def _wake(self) -> None:
         try:
@@ -321,9 +308,8 @@ class ControlServer:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        if self._backoff.due():
-            self._backoff.until = None
-            self._listen(True)
+        if self._acceptor is not None:
+            self._acceptor.tick()           # listen again after a shortage of descriptors
         for peer in list(self._peers.values()):
             late_hello = not peer.greeted and now - peer.opened > self.limits.hello_timeout_s
             if late_hello and peer.close_at is None:
