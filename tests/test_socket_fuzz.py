@@ -23,7 +23,7 @@ from tuirnn.core.control import Control
 from tuirnn.remote import protocol
 from tuirnn.remote.client import connect
 from tuirnn.remote.paths import SOCKET_NAME, socket_path
-from tuirnn.remote.peer import Limits
+from tuirnn.remote.peer import Limits, Peer
 from tuirnn.remote.protocol import BINARY, JSON, MAX_REQUEST_FRAME, frame
 from tuirnn.remote.server import ControlServer
 
@@ -189,6 +189,23 @@ def test_accept_out_of_file_descriptors_is_waited_out(tmp_path, server, monkeypa
     still_answers(tmp_path, server.control)       # waits through the shortages
     assert not failures and server._acceptor.backoff.shortages == 3
     assert time.monotonic() - t0 < 3 and server._thread.is_alive()
+
+
+
+def test_a_bug_serving_one_client_costs_that_client_only(tmp_path, server, monkeypatch, capsys):
+    real = Peer.greet
+
+    def greet(self, hello, summary, history_end):
+        if isinstance(hello, dict) and hello.get("client") == "buggy":
+            raise RuntimeError("a bug in greeting")
+        return real(self, hello, summary, history_end)
+    monkeypatch.setattr(Peer, "greet", greet)
+    for _ in range(3):
+        attempt(str(socket_path(tmp_path)), protocol.json_frame(
+            {"hello": {"version": "1.0", "client": "buggy"}}), greet=False)
+    assert wait_for(lambda: server.faults == 3) and server._thread.is_alive()
+    assert capsys.readouterr().err.count("unexpected error serving client") == 1   # logged once
+    still_answers(tmp_path, server.control)
 
 
 FD_SERVER = """

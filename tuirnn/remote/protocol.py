@@ -16,6 +16,10 @@ JSON objects have exactly one role, told by their first key:
 
 The conversation: the client says hello; the server answers hello (or an error and closes),
 then `history` events (what every client has been sent so far), then live events.
+
+Whatever a client sends, the server only ever sees a ProtocolError from this module: frames
+are bounded (MAX_REQUEST_FRAME), request JSON is strict (parse_json), and every request field
+is checked for type and range (parse_request), so a bad frame is that client's error alone.
 """
 from __future__ import annotations
 

@@ -162,7 +162,8 @@ class ControlServer:
                 try:
                     self._turn()
                 except Exception:      # last resort (a bug outside any one client): keep
-                    self._fault(None)  # serving; that turn's event may be lost
+                    self._fault(None)  # serving (that turn's event may be lost), and
+                    self._closing.wait(STEPS_EVERY_S)    # a bug that repeats cannot spin
             self._wake()
             self._flush_all(time.monotonic() + self._linger_s)
         finally:
