@@ -9,7 +9,10 @@ from ui_fakes import fake_run, sync
 
 from tuirnn.core.events import Paused, Resumed
 from tuirnn.tui.app import make_app
-from tuirnn.tui.keys import key_rows, keys_label, readme_tables, sections
+from tuirnn.tui.attach import AttachedApp
+from tuirnn.tui.keys import key_rows, keys_label, sections
+from tuirnn.tui.monitor import MonitorScreen
+from tuirnn.tui.readme_keys import readme_tables
 from tuirnn.tui.render import STATE_STYLES, header_lines
 from tuirnn.tui.state import RunPhase, RunState
 from tuirnn.tui.widgets.footer import MonitorFooter
@@ -21,14 +24,14 @@ def test_the_readme_key_tables_are_the_bindings():
     text = README.read_text(encoding="utf-8")
     for table in readme_tables():
         assert table in text, ("the README's key table differs from the bindings; paste the "
-                               "output of `python -m tuirnn.tui.keys`:\n" + table)
+                               "output of `python -m tuirnn.tui.readme_keys`:\n" + table)
 
 
 def test_every_bound_key_with_a_description_is_documented_once():
-    for title, rows in sections():
+    for title, rows in sections(MonitorScreen, AttachedApp):
         keys = [k for row in rows for k in row.keys]
         assert len(keys) == len(set(keys)) or title.startswith("Monitor"), title
-    (_, monitor), (_, neurons) = sections()
+    (_, monitor), (_, neurons) = sections(MonitorScreen, AttachedApp)
     shown = {k for row in monitor for k in row.keys}
     assert {"space", "s", "c", "[", "]", "?", "q", "d", "4"} <= shown
     assert {">", "<", "+", "-", "u", "/"} <= {k for row in neurons for k in row.keys}

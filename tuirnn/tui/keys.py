@@ -7,15 +7,22 @@ it does (help screen, palette, README, and the footer's hover). Bindings with th
 tooltip in their row (cursor keys mirrored elsewhere, the monitor keys the neuron pane passes
 on) are not listed.
 
-    python -m tuirnn.tui.keys      # prints the README's key tables
+This module reads the bindings it is handed and imports none of the screens that use it (the
+help screen and the palette take them from the live app), so it sits below them all.
+
+    python -m tuirnn.tui.readme_keys      # prints the README's key tables
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
+from textual.app import App
 from textual.binding import Binding
 from textual.keys import format_key
+from textual.screen import Screen
+
+from .widgets.neuron_pane import NeuronPane
 
 PALETTE_ROW = ("ctrl+p", "command palette: every command by name")
 
@@ -77,13 +84,17 @@ def app_bindings(app_cls: type) -> list[Binding]:
     return out
 
 
-def sections(app_cls: type | None = None) -> list[tuple[str, list[KeyRow]]]:
-    """[(title, rows)]: the monitor's keys (screen then app), then the Neurons tab's."""
-    from .attach import AttachedApp
-    from .monitor import MonitorScreen
-    from .widgets.neuron_pane import NeuronPane
-    monitor = key_rows([*MonitorScreen.BINDINGS, *app_bindings(app_cls or AttachedApp)])
-    return [("Monitor keys", monitor), ("Neurons tab keys", key_rows(NeuronPane.BINDINGS))]
+def sections(screen_cls: type[Screen], app_cls: type[App]) -> list[tuple[str, list[KeyRow]]]:
+    """[(title, rows)]: the monitor's keys (screen then app), then the Neurons tab's.
+    screen_cls, app_cls: the monitor screen's and the app's classes (the live app's, or for
+    the README the attached monitor's, which binds every key)."""
+    monitor = key_rows(_bindings(screen_cls) + app_bindings(app_cls))
+    return [("Monitor keys", monitor), ("Neurons tab keys", key_rows(_bindings(NeuronPane)))]
+
+
+def _bindings(cls: type) -> list[Binding]:
+    """A class's BINDINGS, the Binding objects only (Textual also takes bare tuples)."""
+    return [b for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding)]
 
 
 def markdown_table(rows: list[KeyRow], palette: bool = False) -> str:
@@ -94,13 +105,3 @@ def markdown_table(rows: list[KeyRow], palette: bool = False) -> str:
     if palette:
         lines.append(f"| `{PALETTE_ROW[0]}` | {PALETTE_ROW[1]} |")
     return "\n".join(lines)
-
-
-def readme_tables() -> list[str]:
-    """The key tables as the README must hold them (the monitor's, then the Neurons tab's)."""
-    (_, monitor), (_, neurons) = sections()
-    return [markdown_table(monitor, palette=True), markdown_table(neurons)]
-
-
-if __name__ == "__main__":
-    print("\n\n".join(readme_tables()))

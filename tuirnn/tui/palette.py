@@ -3,9 +3,10 @@ title is the binding's description, the help line says what it does and its key.
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterator
+from typing import Any, Iterator
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 
 from .keys import keys_label, sections
 
@@ -16,11 +17,12 @@ def action_name(action: str) -> str:
 
 
 def palette_commands(app: App) -> Iterator[SystemCommand]:
-    from .monitor import MonitorScreen
-    screen = app.monitor
-    screen_actions = {b.action for b in MonitorScreen.BINDINGS}
+    # the live app's screen and bindings, so this module needs none of the screens' modules
+    screen = app.monitor  # type: ignore[attr-defined]
+    screen_actions = {b.action for b in screen.BINDINGS if isinstance(b, Binding)}
     seen: set[tuple[str, str]] = set()
-    for title, rows in sections(type(app)):
+    target: Any
+    for title, rows in sections(type(screen), type(app)):
         neurons = title.startswith("Neurons")
         for row in rows:
             for binding in row.bindings:

@@ -35,8 +35,10 @@ class HelpScreen(ModalScreen[None]):
         scroll = VerticalScroll(id="help")
         scroll.border_title = "Keys"
         scroll.border_subtitle = CLOSE_HINT
+        # the live app's keys (an attached monitor has `d`), read from it, not imported
+        monitor = type(self.app.monitor)  # type: ignore[attr-defined]
         with scroll:
-            for i, (title, rows) in enumerate(sections(type(self.app))):
+            for i, (title, rows) in enumerate(sections(monitor, type(self.app))):
                 yield Static(title, classes="help-heading")
                 cells = row_cells(rows) + ([PALETTE_ROW] if i == 0 else [])
                 yield Static(help_table(cells))
