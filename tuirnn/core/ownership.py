@@ -25,12 +25,15 @@ PRIVATE = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 # --- opening the run's own files ------------------------------------------------------------------
-def open_private(path: Path, flags: int, mode: int = 0o644) -> int:
+def open_private(path: Path, flags: int, mode: int = 0o644, devices: bool = False) -> int:
     """os.open for a file of the run folder: O_NOFOLLOW, and only a regular file (a FIFO or
-    device planted in its place is refused, as is a link). The descriptor is blocking again."""
+    device planted in its place is refused, as is a link). The descriptor is blocking again.
+    devices: a character device too (/dev/full or /dev/null named outright, as tests do;
+    only root can make one inside a folder)."""
     fd = os.open(path, flags | PRIVATE, mode)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        kind = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(kind) or devices and stat.S_ISCHR(kind)):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
         os.set_blocking(fd, True)
     except BaseException:

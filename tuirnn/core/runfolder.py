@@ -262,15 +262,15 @@ def _check_writable(folder: Path) -> None:
             raise UserError(f"{shown(str(folder), 240)} is a link or not a folder, and a run "
                             "never writes through what it did not make; remove it, or choose "
                             "another --run-dir")
-        if st.st_uid != os.getuid() or others_write(st):
-            check_own_folder(folder)
-        fd = os.open(folder / f".write-test.{os.getpid()}",
+        fd = os.open(folder / f".write-test.{os.getpid()}",      # a fresh name: O_EXCL
                      os.O_WRONLY | os.O_CREAT | os.O_EXCL | PRIVATE, 0o600)
         os.close(fd)
         os.unlink(folder / f".write-test.{os.getpid()}")
     except OSError as e:
         raise UserError(f"cannot write {str(folder)!r} ({e.strerror}); make it writable "
                         "(or choose another --run-dir / run.root)") from None
+    if st.st_uid != os.getuid() or others_write(st):   # after: a read-only mount says so first
+        check_own_folder(folder)
 
 
 def remove_stale_temps(path: Path) -> int:

@@ -57,7 +57,8 @@ class EventLog:
     def __init__(self, path: Path):
         self.path = path
         try:
-            fd = open_private(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # read: the last byte
+            fd = open_private(path, os.O_RDWR | os.O_APPEND | os.O_CREAT,  # read: the last byte
+                              devices=True)
         except OSError as e:
             raise (link_refusal(path, e, "log the run") or storage_error(e, path)) from None
         try:
