@@ -3,8 +3,8 @@
     python benchmarks/ddp_control.py [--nproc 2] [--steps 300]
 
 Starts itself under torchrun (torch.distributed.run, gloo on CPU). Each rank trains a tiny and
-a char-rnn-sized model with the DistributedTrainer and prints, from rank 0:
-  - the mean time of SyncedControl's all-reduce (3 int64, MAX) inside training: latency plus
+a char-rnn-sized model with the Trainer on ranks.Ranks and prints, from rank 0:
+  - the mean time of SyncedControl's all-reduce (4 int64, MAX) inside training: latency plus
     whatever skew between ranks it absorbs;
   - the same all-reduce alone in a tight loop: the bare latency;
   - the mean step time with the collective and without it (the trainer given the plain local
@@ -42,17 +42,19 @@ def train_once(name: str, steps: int, corpus, folder: Path, synced: bool):
 
     from tuirnn.core import config
     from tuirnn.core.control import Control
-    from tuirnn.core.ddp_trainer import DistributedTrainer
+    from tuirnn.core.ranks import Ranks
+    from tuirnn.core.train import Trainer
     from tuirnn.core.world import world_from_env
     hidden, layers, batch, seq = SIZES[name]
     cfg = config.load(None, [f"model.hidden_size={hidden}", f"model.num_layers={layers}",
                              f"train.batch_size={batch}", f"train.seq_length={seq}",
                              f"train.max_iters={steps}", "train.eval_every=1000000",
                              "train.log_every=50", "train.threads=1", "train.device=cpu"])
-    trainer = DistributedTrainer(cfg, folder, [], Control(), corpus, world=world_from_env())
+    local = Control()
+    trainer = Trainer(cfg, folder, [], local, corpus, dist=Ranks(world_from_env()))
     trainer.prepare()
-    if not synced:
-        trainer.control = trainer.local_control
+    if not synced:      # the loop without the per-step agreement, to measure what it costs
+        trainer.control = local
     dist.barrier()
     start = time.perf_counter()
     trainer.run()
@@ -64,7 +66,7 @@ def train_once(name: str, steps: int, corpus, folder: Path, synced: bool):
 def bare_latency(group, repeats: int = 2000) -> float:
     import torch
     import torch.distributed as dist
-    flags = torch.zeros(3, dtype=torch.int64)
+    flags = torch.zeros(4, dtype=torch.int64)
     dist.barrier()
     start = time.perf_counter()
     for _ in range(repeats):
@@ -87,7 +89,7 @@ def worker(steps: int) -> None:
         if rank == 0:
             world = os.environ["WORLD_SIZE"]
             print(f"{world} ranks, gloo on CPU, {steps} steps a run, torch threads 1 a rank")
-            print(f"bare control all-reduce (3 int64, MAX): {bare * 1e3:.3f} ms")
+            print(f"bare control all-reduce (4 int64, MAX): {bare * 1e3:.3f} ms")
             print(f"{'model':<16} {'control':>8} {'step ms':>9} {'in collective ms':>17}")
             for name, synced, step_s, sync_s in rows:
                 inside = f"{sync_s * 1e3:.3f}" if sync_s is not None else "-"

@@ -78,8 +78,8 @@ def small(lr, iters, clip=0.0):
 def run(cfg, run_dir, watched=False, resume=None, control=None):
     events = []
     t = Trainer(cfg, run_dir, [events.append], control or Control(),
-                Corpus.from_text(make_text(1500, seed=3), "t", 0.1), resume)
-    t.watched = lambda: watched
+                Corpus.from_text(make_text(1500, seed=3), "t", 0.1), resume,
+                watched=lambda: watched)
     t.run()
     return t, events
 
@@ -100,8 +100,7 @@ def test_watched_divergence_pauses_and_a_diverged_eval_is_never_best(tmp_path):
             control.stop()
 
     t = Trainer(cfg, tmp_path, [sink], control, Corpus.from_text(make_text(1500, seed=3), "t", 0.1),
-                state)
-    t.watched = lambda: True
+                state, watched=lambda: True)
     t.run()
     alerts = [e for e in events if isinstance(e, AlertRaised)]
     assert alerts[0].kind == "diverged" and alerts[0].action == "paused"

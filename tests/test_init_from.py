@@ -48,8 +48,7 @@ def test_trainer_starts_from_the_weights_with_its_own_optimizer_and_count(tmp_pa
     cfg = config.from_dict(ck["config"])
     text = make_text(20_000, seed=3)
     corpus = Corpus.from_text(text, "made-up", cfg.data.val_frac, cfg.data.test_frac)
-    trainer = Trainer(cfg, tmp_path / "new", [], Control(), corpus)
-    trainer.init_from = ck
+    trainer = Trainer(cfg, tmp_path / "new", [], Control(), corpus, init_from=ck)
     trainer.prepare()
     for name, tensor in trainer.model.state_dict().items():
         assert torch.equal(tensor, ck["model"][name]), name
@@ -107,8 +106,7 @@ def test_a_vocabulary_mismatch_is_a_user_error_in_the_core(tmp_path):
     ck = checkpoint.load_checkpoint(source)
     cfg = config.from_dict(ck["config"])
     corpus = Corpus.from_text("abc " * 5000, "abc", cfg.data.val_frac, cfg.data.test_frac)
-    trainer = Trainer(cfg, tmp_path / "new", [], Control(), corpus)
-    trainer.init_from = ck
+    trainer = Trainer(cfg, tmp_path / "new", [], Control(), corpus, init_from=ck)
     try:
         trainer.prepare()
     except UserError as e:

@@ -216,9 +216,9 @@ def test_events_that_cannot_grow_end_in_one_failure(tmp_path):
                              "sample.length=5"])
     corpus = Corpus.from_text(make_text(3000), "t", 0.1)
     failures: list[RunFailed] = []
-    trainer = Trainer(cfg, tmp_path, [], Control(), corpus)
-    trainer.sinks += [runlog.EventLog(Path("/dev/full")),
-                      lambda ev: failures.append(ev) if isinstance(ev, RunFailed) else None]
+    trainer = Trainer(cfg, tmp_path, [runlog.EventLog(Path("/dev/full")),
+                                      lambda ev: failures.append(ev) if isinstance(ev, RunFailed) else None],
+                      Control(), corpus)
     trainer.run()                                  # never raises
     assert len(failures) == 1 and failures[0].exit_status == 1
     assert failures[0].error.startswith("No space left on device: writing /dev/full")

@@ -26,6 +26,7 @@ from ..core.events import (
     SampleGenerated,
     StepsCompleted,
 )
+from ..core.train import Trainer
 from .hints import resume_hint
 from .stopping import StopSignals
 
@@ -161,20 +162,16 @@ def rank_times(ev: StepsCompleted) -> str:
     return f"  rank fwd {ev.rank_ms_min:.1f}-{ev.rank_ms_max:.1f} ms"
 
 
-def run_headless(trainer, control: Control, stops: StopSignals | None = None) -> int:
+def run_headless(trainer: Trainer, control: Control, printer: HeadlessPrinter,
+                 stops: StopSignals) -> int:
     """Train in this thread; returns the exit status (0 done or stopped, 1 failed or diverged,
     2 bad input,
     130 when a third signal abandoned the final save).
 
-    `stops` (installed by `tuirnn run` before the run folder existed) handles Ctrl+C, SIGTERM
-    and SIGHUP: stop and save, "saving, one moment", abandon. Without one, it is made here.
+    `printer` and `stops` are sinks of the trainer; `stops` (installed by `tuirnn run` before
+    the run folder existed) handles Ctrl+C, SIGTERM and SIGHUP: stop and save, "saving, one
+    moment", abandon.
     """
-    printer = HeadlessPrinter()
-    trainer.sinks.append(printer)
-    if stops is None:
-        stops = StopSignals(control).install()
-        stops.run_dir = trainer.run_dir
-        trainer.sinks.append(stops)
     try:
         trainer.run()
     except KeyboardInterrupt:            # the third signal: the save was given up

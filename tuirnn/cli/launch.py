@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..core.errors import UserError
+from ..core.world import launched
+
 READY_FD_ENV = "TUIRNN_READY_FD"
 READY_FILE_ENV = "TUIRNN_READY_FILE"
 READY = "ready "                  # the child's line, then its run folder: `ready RUN_DIR\n`
@@ -39,6 +42,30 @@ def trainer_argv(args) -> list[str]:
     if getattr(args, "init_from", None):
         argv += ["--init-from", str(Path(args.init_from).resolve())]
     return argv + ["--headless"]
+
+
+# --- --nproc: torchrun for one node -------------------------------------------------------------
+def torchrun_argv(args) -> list[str]:
+    """The torchrun command (as python -m torch.distributed.run) that trains `args` on one node.
+    In a terminal the trainer is that torchrun, started in a session of its own like any
+    trainer process, and the monitor attaches to rank 0's socket."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc_per_node={args.nproc}", "--module", "tuirnn", *trainer_argv(args)]
+
+
+def start_torchrun(args) -> int:
+    if launched():
+        raise UserError("--nproc starts torchrun itself; under torchrun leave --nproc out")
+    if not 1 <= args.nproc <= 1024:
+        raise UserError(f"--nproc must be between 1 and 1024 processes; got {args.nproc}")
+    argv = torchrun_argv(args)
+    # torch's CPU threads split over the ranks (torchrun would set 1 and warn)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))
+    if args.headless or not sys.stdout.isatty():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, argv)
+    return start_and_monitor(argv[3:], launcher=argv[:3])
 
 
 def start_trainer(argv: list[str], launcher: list[str] | None = None

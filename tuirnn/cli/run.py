@@ -1,12 +1,22 @@
 """`tuirnn run`: train a model, under the live monitor on a terminal, else headless."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from ..core.errors import UserError
-from . import init_from, launch
+from ..core.errors import StorageError, UserError
+from ..core.world import World, launched, world_from_env
+from . import launch
 from .status import clear_status, show_status
+
+if TYPE_CHECKING:
+    from ..core.ranks import Solo
+    from ..core.runfolder import RunLock
+    from ..remote.server import ControlServer
+    from .plan import Plan
 
 
 def add_parser(sub) -> None:
@@ -48,26 +58,22 @@ def load_corpus(cfg):
 
 
 def main(args) -> int:
-    from ..core import config as config_mod
-    from ..core import runlog
-    from ..core.errors import StorageError
-
-    if args.resume and args.config:
-        raise UserError("give either a CONFIG or --resume RUN_DIR, not both "
-                        "(change settings of a resumed run with --set)")
-    if args.resume and args.init_from:
-        raise UserError("--resume continues a run and --init-from starts a new one from "
-                        "another's weights: give one of them")
-    from . import ranks
+    """What happens before step 1, for one process or any rank of a torchrun:
+    --nproc: exec torchrun (which starts this again on each rank). In a terminal: start the
+    trainer as a process of its own and be its monitor. Else: the plan, then the corpus (bad
+    input fails here, before a folder exists), then the folder and its lock, the sinks (events,
+    signals, control socket, printer) and the Trainer, complete, which runs."""
     if args.nproc is not None:
-        return ranks.start_torchrun(args)
-    if ranks.world().rank > 0:        # under torchrun: rank 0 is the run, the others follow
-        return ranks.follow(args)
-    launched = ranks.world().size > 1 or launch.in_trainer_process()
-    if not args.headless and sys.stdout.isatty() and not launched:
+        return launch.start_torchrun(args)
+    world = world_from_env()
+    if world.rank > 0:        # under torchrun: rank 0 is the run, the others follow quietly
+        return follow(args, world)
+    if not args.headless and sys.stdout.isatty() and not (launched() or launch.in_trainer_process()):
         # the trainer in a process of its own (it outlives this terminal), this one its monitor
         return launch.start_and_monitor(launch.trainer_argv(args))
-    lock = init = None
+    from ..core import runlog  # torch, only once a run starts: other commands start fast
+    from .plan import make_plan
+    lock = None
     try:
         if args.resume:
             # the lock first: a live run is refused at once, and no one writes while we read
@@ -76,15 +82,7 @@ def main(args) -> int:
                 raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt to resume; "
                                 "give a run folder made by tuirnn run")
             lock, _ = runlog.open_run_dir(run_dir)
-            cfg, resume_state = resume_plan(run_dir, args.overrides)
-            ranks.check_world(resume_state, run_dir)
-        else:
-            cfg = config_mod.load(args.config, args.overrides)
-            if args.init_from:
-                cfg, init = init_from.plan(args.init_from, cfg, args.overrides)
-            run_dir = runlog.plan_run_dir(cfg, args.run_dir)
-            resume_state = None
-        return _train(args, cfg, run_dir, lock, resume_state, init)
+        return _train(make_plan(args, world), lock)
     except StorageError as e:
         clear_status()
         print(f"error: {e}", file=sys.stderr)
@@ -94,42 +92,41 @@ def main(args) -> int:
             lock.release()
 
 
-def _train(args, cfg, run_dir: Path, lock, resume_state, init=None) -> int:
+def _train(plan: Plan, lock: RunLock | None) -> int:
     from ..core import runlog
     from ..core.control import Control
     from ..core.events import CheckpointSaved, RunResumed
+    from ..core.ranks import Ranks, Solo
+    from ..core.train import Trainer
     from ..remote.server import ControlServer
-    from .launch import announce_ready
-    from .ranks import make_trainer
+    from .headless import HeadlessPrinter, run_headless
+    from .plan import announce, preflight
     from .stopping import StopSignals
-
-    corpus = load_corpus(cfg)
-    control = Control()
-    trainer = make_trainer(cfg, run_dir, control, corpus, resume_state, init)
-    trainer.prepare()  # bad sizes etc. fail here, before any folder or screen is touched
+    corpus = load_corpus(plan.cfg)
+    dist: Solo = Ranks(plan.world) if launched() else Solo()
+    preflight(plan, corpus, dist)       # bad sizes etc. fail here, before any folder or screen
     clear_status()
-    if init is not None:
-        print(init_from.announce(init), flush=True)
+    if plan.init_from is not None:
+        print(announce(plan.init_from), flush=True)
+    control = Control()
     # from here a signal stops the run and saves: the folder never exists without an owner
     stops = StopSignals(control).install()
+    run_dir = plan.run_dir
     try:
         if lock is None:
-            run_dir, lock = runlog.make_run_dir(run_dir, exact=args.run_dir is not None)
-            trainer.run_dir = run_dir
+            run_dir, lock = runlog.make_run_dir(run_dir, exact=plan.exact)
     except BaseException:
         stops.restore()
         raise
-    log = server = None
+    log = server = trainer = None
     try:
-        runlog.write_config(run_dir, cfg)
+        runlog.write_config(run_dir, plan.cfg)
         stops.run_dir = run_dir
-        history = []
-        if args.resume:
-            upto = resume_state["iteration"] if resume_state is not None else 0
-            trainer.resumed_from = upto
-            if resume_state is not None:
-                stops.kept = CheckpointSaved(upto, resume_state.get("path", ""), "last",
-                                             resume_state.get("val_loss"))
+        history: list = []
+        if plan.kind == "resume":
+            upto, state = plan.resumed_from or 0, plan.resume_state
+            if state is not None:
+                stops.kept = CheckpointSaved(upto, state.get("path", ""), "last", state.get("val_loss"))
             if (run_dir / "events.jsonl").exists():
                 # the monitor shows the whole run: what came before, up to where it goes on
                 past = runlog.read_events(run_dir / "events.jsonl", raw=True)
@@ -137,21 +134,24 @@ def _train(args, cfg, run_dir: Path, lock, resume_state, init=None) -> int:
         log = runlog.EventLog(run_dir / "events.jsonl")
         # every live run serves its control socket: monitors, attach, stop and ls are clients
         server = ControlServer(run_dir, control, history).start()
-        trainer.sinks += [log, stops, server]
-        trainer.watched = watched_by(server, launch.in_trainer_process())
-        announce_ready(run_dir)          # a monitor that started us attaches now
-        from .headless import run_headless
-        return run_headless(trainer, control, stops)
+        printer = HeadlessPrinter()
+        trainer = Trainer(plan.cfg, run_dir, [log, stops, server, printer], control, corpus,
+                          plan.resume_state, init_from=plan.init_from,
+                          resumed_from=plan.resumed_from, dist=dist,
+                          watched=watched_by(server, launch.in_trainer_process()))
+        launch.announce_ready(run_dir)          # a monitor that started us attaches now
+        return run_headless(trainer, control, printer, stops)
     finally:
         if server is not None:
             server.close()
         if log is not None:
             log.close()
         lock.release()
-        trainer.close()
+        if trainer is not None:
+            trainer.close()
 
 
-def watched_by(server, started_by_monitor: bool):
+def watched_by(server: ControlServer, started_by_monitor: bool) -> Callable[[], bool]:
     """Does a monitor watch this run now? Decides what a divergence does: pause (a monitor
     shows it, the user decides) or stop, save last.pt and exit 1 (nobody would see a pause).
     Watched: a client is attached, or `tuirnn run` in a terminal started this trainer and its
@@ -160,54 +160,53 @@ def watched_by(server, started_by_monitor: bool):
     return lambda: server.clients > 0 or (started_by_monitor and server.greeted_ever == 0)
 
 
-# Keys a resumed run cannot change, and why (the saved state depends on them).
-FROZEN_ON_RESUME = {
-    "train.optimizer": "the saved optimizer state belongs to {old}",
-    "train.batch_size": "it sets where in the data the run goes on",
-    "train.seq_length": "it sets where in the data the run goes on",
-    "train.seed": "the saved random state goes on from where it was",
-}
+# --- ranks 1..N-1 -------------------------------------------------------------------------------
+def follow(args, world: World) -> int:
+    """One rank other than 0: the same plan and training on its own streams; no folder, log or
+    socket, silent unless it fails in a way rank 0 cannot report (rank 0 itself gone)."""
+    from .plan import make_plan
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        try:
+            return _follow(make_plan(args, world))
+        except UserError as e:       # rank 0 read the same config and data: it says it
+            return e.exit_code
 
 
-def resume_plan(run_dir: Path, overrides: list[str]):
-    """(config in force, checkpoint state or None) for --resume RUN_DIR; UserError for an
-    override the saved state cannot honour. A folder whose process died before its first
-    checkpoint restarts from iteration 0 with its config.yaml (and says so)."""
-    from ..core import config as config_mod
-    from ..core.checkpoint import load_checkpoint, resume_checkpoint
-    last = resume_checkpoint(run_dir)   # a broken last.pt beside saved work is refused there
-    if last is None:
-        if not (run_dir / "config.yaml").is_file():
-            raise UserError(f"{str(run_dir)!r} holds no checkpoints/last.pt or config.yaml to "
-                            "resume; give a run folder made by tuirnn run")
-        cfg = config_mod.load(run_dir / "config.yaml", overrides)
-        print(f"resuming {run_dir}: no checkpoint was saved yet, so it starts again from "
-              "iteration 0 with its config.yaml", flush=True)
-        return cfg, None
-    state = load_checkpoint(last, resumable=True)
-    saved = config_mod.from_dict(state["config"])
-    cfg = config_mod.apply_overrides(config_mod.from_dict(state["config"]), overrides)
-    if cfg.model != saved.model:
-        raise UserError("a resumed run keeps its model: model.* cannot change with --resume; "
-                        "start a new run to try another size or cell")
-    old, new = _flat(saved.to_dict()), _flat(cfg.to_dict())
-    for key in sorted(new):
-        if old.get(key) == new[key]:
-            continue
-        why = FROZEN_ON_RESUME.get(key)
-        if why is None and key.startswith("data.") and key not in ("data.path", "data.url", "data.sha256"):
-            why = "it changes the text the run trains and validates on"
-        if why is not None:
-            raise UserError(f"{key} cannot change with --resume ({why.format(old=old.get(key))}); "
-                            "start a new run to change it")
-    return cfg, state
+def _follow(plan: Plan) -> int:
+    from ..core.control import Control
+    from ..core.events import RunFailed
+    from ..core.ranks import Ranks
+    from ..core.train import Trainer
+    from .stopping import StopSignals
+    os.environ.pop(launch.READY_FILE_ENV, None)
+    corpus = load_corpus(plan.cfg)
+    control = Control()
+    StopSignals(control, say=lambda text: None).install()   # rank 0 speaks for the run
+    failures: list[RunFailed] = []
+    dist = Ranks(plan.world)
+    def collect(ev: object) -> None:
+        if isinstance(ev, RunFailed):
+            failures.append(ev)
+
+    trainer = Trainer(plan.cfg, plan.run_dir, [collect], control, corpus, plan.resume_state, init_from=plan.init_from,
+                      resumed_from=plan.resumed_from, dist=dist)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    if not failures:
+        return 0
+    failed, lost = failures[-1], dist.lost
+    # bad input, or rank 0's own failure: rank 0 says it
+    own = lost is None and failed.exit_status != 2 and not dist.followed
+    if own or (lost is not None and not dist.followed and _speaks_for_rank0(dist.world, lost.ranks)):
+        print(f"error: rank {dist.world.rank}: {failed.error}", file=sys.stderr)
+    return failed.exit_status
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+def _speaks_for_rank0(world: World, gone: list[int]) -> bool:
+    """When rank 0 is gone, the lowest rank still alive says why the run ended."""
+    if 0 not in gone:
+        return False
+    alive = [r for r in range(world.size) if r not in gone]
+    return bool(alive) and world.rank == alive[0]

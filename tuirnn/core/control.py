@@ -9,6 +9,7 @@ import itertools
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,33 @@ class ProbeRequest:
 @dataclass(frozen=True)
 class SaveRequest:
     request_id: int
+
+
+class ControlLike(Protocol):
+    """What steers a run: Control in the trainer process, remote.client.RemoteControl in a
+    monitor, distributed.SyncedControl on each rank of a torchrun."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class TrainerControl(ControlLike, Protocol):
+    """The control as the trainer's thread reads it (Control, SyncedControl): a cheap check
+    after each step, the pending requests, and a wait while paused."""
+
+    @property
+    def has_work(self) -> bool: ...
+
+    def take(self) -> list[Any]: ...
+
+    def wait(self, timeout: float) -> None: ...
 
 
 class Control:

@@ -12,6 +12,7 @@ import datetime
 import os
 import socket
 import time
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -104,6 +105,42 @@ class Group:
                 dist.destroy_process_group()
             except Exception:       # a peer gone: nothing left to tidy
                 pass
+
+
+class TimedForward:
+    """The DDP module, timing each forward pass of this rank (no collective runs inside it, so a
+    slow rank shows here even though DDP's backward makes every rank wait for the slowest).
+    CPU: wall time; CUDA: events, read at log time only (no per-step sync)."""
+
+    def __init__(self, module: Any, device: torch.device):
+        self.module = module
+        self.cuda = device.type == "cuda"
+        self._cpu_s = 0.0
+        self._events: list[Any] = []
+        self._steps = 0
+
+    def __call__(self, *args: Any) -> Any:
+        self._steps += 1
+        if self.cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            out = self.module(*args)
+            end.record()
+            self._events.append((start, end))
+            return out
+        t = time.perf_counter()
+        out = self.module(*args)
+        self._cpu_s += time.perf_counter() - t
+        return out
+
+    def take_ms(self) -> float:
+        """Mean forward milliseconds per step since the last call."""
+        if self.cuda:
+            total = sum(s.elapsed_time(e) for s, e in self._events)
+        else:
+            total = self._cpu_s * 1000
+        steps, self._steps, self._cpu_s, self._events = self._steps, 0, 0.0, []
+        return total / max(steps, 1)
 
 
 # The process group and what holds it (the DDP module: its C++ reducer holds the group), kept

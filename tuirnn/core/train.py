@@ -18,11 +18,10 @@ import torch.nn.functional as F
 from . import checkpoint as ckpt_mod
 from .alerts import AlertWatch
 from .config import Config
-from .control import Control, ProbeRequest, SampleRequest, SaveRequest
-from .data import Batcher, Corpus, val_batcher
-from .device import cpu_threads, load_optimizer_state, make_optimizer, pick_device
+from .control import ProbeRequest, SampleRequest, SaveRequest, TrainerControl
+from .data import Corpus
+from .device import cpu_threads, load_optimizer_state, make_optimizer
 from .errors import RankLost, StorageError, UserError
-from .evaluate import mean_loss
 from .events import (
     AlertCleared,
     AlertRaised,
@@ -38,8 +37,9 @@ from .events import (
     SampleGenerated,
     StepsCompleted,
 )
-from .model import CharRNN, build, check_fits, flatten_state, unflatten_state
+from .model import CharRNN, build, check_fits, unflatten_state
 from .ownership import write_atomic
+from .ranks import Solo
 from .responder import Responder
 
 Sink = Callable[[Any], None]
@@ -56,35 +56,60 @@ def eval_due(iteration: int, every: int | str, after: int) -> bool:
     return iteration in AUTO_EVALS or (iteration > AUTO_EVALS[-1] and iteration % after == 0)
 
 
+def same_vocab(ck: dict[str, Any], corpus: Corpus, kind: str) -> None:
+    """A checkpoint to resume (kind "resume") or start from ("init-from") must know the
+    corpus's characters: one line saying so otherwise."""
+    if ck["vocab"] == corpus.vocab:
+        return
+    if kind == "resume":
+        raise UserError("the corpus has changed since this run was saved (its characters differ); "
+                        "resume with the same data.path, or start a new run")
+    new = len(set(corpus.vocab) - set(ck["vocab"]))
+    gone = len(set(ck["vocab"]) - set(corpus.vocab))
+    raise UserError(f"--init-from {ck['path']}: its model knows other characters than this "
+                    f"corpus ({new} new here, {gone} missing here); train on a corpus with "
+                    "the same characters, or start without --init-from")
+
+
 class Trainer:
-    def __init__(self, cfg: Config, run_dir: Path, sinks: list[Sink], control: Control,
-                 corpus: Corpus, resume_state: dict[str, Any] | None = None):
+    """One loop for 1..N ranks; `dist` (ranks.Solo, or ranks.Ranks under torchrun) is called
+    inline where the ranks must agree or only rank 0 writes.
+
+    resume_state: the checkpoint a resumed run goes on from; init_from: another run's
+    checkpoint whose weights a new run starts from; resumed_from: the iteration a resumed run
+    goes on from without a checkpoint (0: its earlier process died before the first one);
+    watched: does a monitor watch now? Then a divergence pauses the run; else it stops it.
+    """
+
+    def __init__(self, cfg: Config, run_dir: Path, sinks: list[Sink], control: TrainerControl,
+                 corpus: Corpus, resume_state: dict[str, Any] | None = None, *,
+                 init_from: dict[str, Any] | None = None, resumed_from: int | None = None,
+                 watched: Callable[[], bool] | None = None, dist: Solo | None = None):
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.sinks = list(sinks)
-        self.control = control
+        self.dist = dist or Solo()
+        self.control = self.dist.control(control)
         self.corpus = corpus
         self.resume_state = resume_state
-        # --init-from: another run's checkpoint whose weights this new run starts from
-        self.init_from: dict[str, Any] | None = None
+        self.init_from = init_from
         self.iteration = 0
         self.best_val_loss = math.inf
         self.last_val_loss: float | None = None
         self.best_path: str | None = None
-        # the iteration this process continues the run from (None: a new run); the CLI sets
-        # 0 for a folder whose earlier process died before its first checkpoint
-        self.resumed_from: int | None = None
-        self.device = pick_device(cfg.train.device)
+        self.resumed_from = int(resume_state["iteration"]) if resume_state else resumed_from
+        self.device = self.dist.device(cfg.train.device)
         self.alerts = AlertWatch(cfg.train.plateau_evals)
-        # Does someone watch? Then a divergence pauses the run; else it stops it (exit 1).
-        # `tuirnn run` sets this (a monitor attached, or on its way); alone, nobody does.
-        self.watched: Callable[[], bool] = lambda: False
+        self.watched: Callable[[], bool] = watched or (lambda: False)
         self.diverged_stop = False           # stopped by a divergence: RunFinished "diverged"
 
     # --- events ---------------------------------------------------------------------------
     def emit(self, event: Any) -> None:
-        for sink in self.sinks:
-            sink(event)
+        try:
+            for sink in self.sinks:
+                sink(event)
+        except StorageError as e:    # alone: at once; ranks: all together, at the next step
+            self.dist.failed(e)
 
     # --- set-up -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -101,8 +126,11 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         torch.set_num_threads(cpu_threads(cfg.train.threads))
-        torch.manual_seed(cfg.train.seed)
-        self.train_data, self.val_data = self._batchers()
+        self.dist.start(dev)
+        torch.manual_seed(cfg.train.seed)    # every rank alike: the weights start equal
+        t = cfg.train
+        self.train_data, self.val_data = self.dist.batchers(self.corpus, t.batch_size,
+                                                            t.seq_length, dev)
         check_fits(len(self.corpus.vocab), cfg.model, dev)  # before any allocation
         self.model: CharRNN = build(len(self.corpus.vocab), cfg.model).to(dev)
         self.optimizer = make_optimizer(self.model.parameters(), cfg.train.optimizer,
@@ -111,33 +139,21 @@ class Trainer:
         limit = math.ceil(cfg.train.max_epochs * n)
         self.max_iters = min(limit, cfg.train.max_iters) if cfg.train.max_iters else limit
         self.state = self.model.init_state(self.train_data.batch_size, dev)
-        self.step_model: Callable = self.model   # what the loop calls forward (DDP wraps it)
+        # what the loop calls forward (DDP wraps it)
+        self.step_model = self.dist.wrap(self.model, dev, cfg.train.seed, self.resume_state is not None)
         if self.resume_state is not None:
             self._restore(self.resume_state)
         elif self.init_from is not None:
             self._start_from(self.init_from)
 
-    def _batchers(self) -> tuple[Batcher, Batcher]:
-        """(train, val) batches of this process."""
-        t = self.cfg.train
-        return (Batcher(self.corpus.train, t.batch_size, t.seq_length, self.device),
-                val_batcher(self.corpus.val, t.batch_size, t.seq_length, self.device))
-
     def _start_from(self, ck: dict[str, Any]) -> None:
         """A new run from another run's weights (char-rnn's -init_from): its model, with this
         run's optimizer, iteration 0 and data from the start."""
-        if ck["vocab"] != self.corpus.vocab:
-            new = len(set(self.corpus.vocab) - set(ck["vocab"]))
-            gone = len(set(ck["vocab"]) - set(self.corpus.vocab))
-            raise UserError(f"--init-from {ck['path']}: its model knows other characters than this "
-                            f"corpus ({new} new here, {gone} missing here); train on a corpus with "
-                            "the same characters, or start without --init-from")
+        same_vocab(ck, self.corpus, "init-from")
         self.model.load_state_dict(ck["model"])
 
     def _restore(self, ck: dict[str, Any]) -> None:
-        if ck["vocab"] != self.corpus.vocab:
-            raise UserError("the corpus has changed since this run was saved (its characters differ); "
-                            "resume with the same data.path, or start a new run")
+        same_vocab(ck, self.corpus, "resume")
         self.model.load_state_dict(ck["model"])
         if "optimizer" not in ck:
             raise UserError(f"{ck.get('path')} is a sampling snapshot without optimizer state; "
@@ -150,21 +166,18 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.cfg.train.learning_rate
         self.iteration = int(ck["iteration"])
-        self.resumed_from = self.iteration
         self.last_val_loss = ck.get("val_loss")
         # a kill while best.pt was written leaves it older than the best last.pt records
         self.best_val_loss = ckpt_mod.reconcile_best(self.run_dir / "checkpoints", ck)
         best = self.run_dir / "checkpoints" / "best.pt"
         self.best_path = str(best) if best.exists() else None
-        hidden = [t.to(self.device) for t in ck.get("hidden", [])]
-        if hidden and hidden[0].shape[1] == self.train_data.batch_size:
+        hidden = self.dist.restore(ck, self.train_data.batch_size, self.device, self.run_dir)
+        if hidden is not None:
             self.state = unflatten_state(hidden, self.model.cell)
-        torch.set_rng_state(ck["rng_cpu"])
-        if self.device.type == "cuda" and ck.get("rng_cuda"):
-            torch.cuda.set_rng_state_all(list(ck["rng_cuda"]))
 
     def close(self) -> None:
         """Let go of what the run held beyond this object (a process group, for several ranks)."""
+        self.dist.close()
 
     # --- the run ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -173,18 +186,26 @@ class Trainer:
             self.prepare()
             if self.resumed_from is not None:
                 self.emit(RunResumed(self.resumed_from))
-            self.emit(self._started_event())
+            self.emit(self.dist.started(self._started_event()))
             self._loop()
+            self.dist.settle()       # rank 0's last writes: every rank learns how they went
         except UserError as e:
             self._fail(str(e), "", exit_status=2)
         except (StorageError, RankLost) as e:  # disk full or read-only, a rank gone: one line
+            self.dist.peer_failure(e)
             self._fail(str(e), "", exit_status=1)
         except Exception as e:  # shown in the UI and written to the run folder
+            lost = self.dist.peer_failure(e)
+            if lost is not None:
+                self._fail(str(lost), "", exit_status=1)
+                return
             tb = traceback.format_exc()
             self._fail(f"{type(e).__name__}: {e}", tb, exit_status=1)
 
     def _fail(self, message: str, tb: str, exit_status: int) -> None:
         try:
+            if not self.dist.main:
+                raise OSError("rank 0 writes the run folder")
             write_atomic(self.run_dir / "error.log", (tb or message + "\n").encode("utf-8"))
         except OSError:
             pass
@@ -255,7 +276,7 @@ class Trainer:
             if eval_due(self.iteration, cfg.eval_every, cfg.eval_every_after) or last:
                 self._evaluate_and_save()
                 window_start = time.perf_counter()
-        if self.control.stopped and (self.iteration < self.max_iters or self.diverged_stop):
+        if self.diverged_stop or (self.control.stopped and self.iteration < self.max_iters):
             if window:  # the steps since the last report, so the log holds every step
                 self._report_steps(window, window_start, run_start)
             self._save("last", kind="last")
@@ -266,13 +287,14 @@ class Trainer:
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
-        losses = torch.stack(window).float().tolist()  # the one host sync per window
+        # the one host sync per window; the mean over ranks, so every rank checks the same
+        losses, ms_min, ms_max = self.dist.mean_losses(torch.stack(window), self.step_model)
         now = time.perf_counter()
+        chars = len(losses) * self.dist.world.size * self.train_data.chars_per_batch
         self.emit(StepsCompleted(
             iteration=self.iteration, epoch=self.iteration / len(self.train_data),
-            losses=tuple(losses), lr=self.lr,
-            chars_per_sec=len(losses) * self.train_data.chars_per_batch / max(now - window_start, 1e-9),
-            elapsed_s=now - run_start))
+            losses=tuple(losses), lr=self.lr, chars_per_sec=chars / max(now - window_start, 1e-9),
+            elapsed_s=now - run_start, rank_ms_min=ms_min, rank_ms_max=ms_max))
         match self.alerts.train_losses(self.iteration, losses):
             case AlertRaised() as alert:
                 self._diverged(alert)
@@ -284,8 +306,9 @@ class Trainer:
     def _diverged(self, alert: AlertRaised) -> None:
         """The loss exploded. Watched (a monitor attached): pause at once, the monitor shows
         a red banner. Nobody watching: stop, save last.pt (never best.pt), RunFinished
-        "diverged", and the process exits 1."""
-        if self.watched():
+        "diverged", and the process exits 1. Every rank comes here at the same step (the
+        losses are agreed); only rank 0 knows whether a monitor watches, so it decides."""
+        if self.dist.from_main(self.watched()):
             self.emit(dataclasses.replace(alert, action="paused"))
             self.control.pause()
         else:
@@ -330,7 +353,7 @@ class Trainer:
     # --- evals and checkpoints --------------------------------------------------------------
     def evaluate(self) -> float:
         """Mean cross-entropy (nats/char) over the whole val split, streams carried."""
-        return mean_loss(self.model, self.val_data, self.device)
+        return self.dist.evaluate(self.model, self.val_data, self.device)
 
     def _evaluate_and_save(self) -> None:
         self.emit(EvalStarted(self.iteration))
@@ -350,18 +373,24 @@ class Trainer:
         for event in self.alerts.val_loss(self.iteration, val):
             self.emit(event)
         s = self.cfg.sample
-        self._sample(SampleRequest(None, s.prime, s.temperature, s.length, s.top_k,
-                                   seed=None, stream=False))
-        if s.timeline:
-            self._timeline_sample()
+        if self.dist.main:       # samples are rank 0's alone: no collective runs in them
+            self._sample(SampleRequest(None, s.prime, s.temperature, s.length, s.top_k,
+                                       seed=None, stream=False))
+            if s.timeline:
+                self._timeline_sample()
         self._save("last", kind="last")
         if is_best:
             self._save("best", kind="best")
+        if not self.dist.main:
+            return
         folder = self.run_dir / "checkpoints"
         snap = folder / ckpt_mod.snapshot_name(self.iteration, self.iteration / n, val)
-        ckpt_mod.save_atomic(self._checkpoint(full=False), snap)
-        self.emit(CheckpointSaved(self.iteration, str(snap), "snapshot", val))
-        ckpt_mod.prune_snapshots(folder, self.cfg.train.keep_snapshots)
+        try:
+            ckpt_mod.save_atomic(self._checkpoint(full=False), snap)
+            self.emit(CheckpointSaved(self.iteration, str(snap), "snapshot", val))
+            ckpt_mod.prune_snapshots(folder, self.cfg.train.keep_snapshots)
+        except StorageError as e:
+            self.dist.failed(e)
 
     def _timeline_sample(self) -> None:
         """The fixed sample: the same prime and seed at every checkpoint, so that they compare
@@ -388,16 +417,24 @@ class Trainer:
             "epoch": self.iteration / n, "batch_index": self.iteration % n,
             "best_val_loss": self.best_val_loss, "val_loss": self.last_val_loss,
         }
-        if full:
+        if self.dist.world.size > 1:
+            ck["world_size"] = self.dist.world.size
+        if full:   # a collective under torchrun: every rank's states, gathered for rank 0
             ck["optimizer"] = self.optimizer.state_dict()
-            ck["hidden"] = [t.detach().cpu() for t in flatten_state(self.state)]
-            ck["rng_cpu"] = torch.get_rng_state()
-            ck["rng_cuda"] = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
+            ck.update(self.dist.states(self.state, self.device))
         return ck
 
     def _save(self, name: str, kind: str) -> None:
+        """Every rank builds the checkpoint (its states are gathered); rank 0 writes it."""
         path = self.run_dir / "checkpoints" / f"{name}.pt"
-        ckpt_mod.save_atomic(self._checkpoint(full=True), path)
+        ck = self._checkpoint(full=True)
+        if not self.dist.main:
+            return
+        try:
+            ckpt_mod.save_atomic(ck, path)
+        except StorageError as e:
+            self.dist.failed(e)
+            return
         if name == "best":
             self.best_path = str(path)
         self.emit(CheckpointSaved(self.iteration, str(path), kind, self.last_val_loss))

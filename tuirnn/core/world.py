@@ -13,10 +13,6 @@ class World:
     local_rank: int = 0
     backend: str = ""                 # nccl | gloo; "" for a single process
 
-    @property
-    def distributed(self) -> bool:
-        return self.size > 1 or bool(self.backend)
-
 
 def launched() -> bool:
     """Started by torchrun (or any launcher setting the same variables)?"""
