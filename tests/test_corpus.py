@@ -182,12 +182,18 @@ def test_progress_bar_accepts_calls():
 
     from tuirnn.cli.progress import download_progress_bar
     out = io.StringIO()
-    with download_progress_bar(console=Console(file=out, force_terminal=False)) as progress:
+    with download_progress_bar(console=Console(file=out, width=100)) as progress:
+        pass
+    assert out.getvalue() == ""            # no download, no bar
+    with download_progress_bar(console=Console(file=out, force_terminal=False, width=100)) as progress:
         progress(0, 100)
         progress(50, 100)
         progress(100, 100)
-    with download_progress_bar(console=Console(file=out)) as progress:
+    assert out.getvalue().startswith("downloading") and "100/100 bytes" in out.getvalue()
+    out = io.StringIO()
+    with download_progress_bar(console=Console(file=out, width=100)) as progress:
         progress(10, None)  # unknown total
+    assert "10/? bytes" in out.getvalue()
 
 
 @pytest.mark.parametrize("name", ["warpeace", "tinyshakespeare", "tiny"])

@@ -262,9 +262,13 @@ async def test_second_quit_leaves_at_once():
     app = make_app(events=fake_run(3))
     async with app.run_test(size=SIZE) as pilot:
         app.training_alive = True
-        await pilot.press("q", "q")
+        await pilot.press("q")
         await pilot.pause()
-    assert app.control.stopped
+        # the first q asks the trainer to stop and waits for it (no RunExited comes here)
+        assert app.control.stopped and app.return_code is None and app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0                   # the second left without waiting
 
 
 @sync

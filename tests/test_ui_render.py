@@ -130,12 +130,14 @@ def test_resumed_run_shows_its_history_as_the_past():
     before = fake_run(20)  # 200 iterations with evals, samples, a finish
     before = [dataclasses.replace(e, request_id=1) if isinstance(e, SampleGenerated) else e
               for e in before] + [RunFinished(200, "stopped", 2.0, None)]
+    from tuirnn.tui.attach import as_history
     st = RunState()
-    st.apply_history(before)
-    assert st.state == "starting" and st.finished is None     # the old end is not this run's
+    for ev in as_history(before):       # as an attached monitor folds a run's past
+        st.apply(ev)
     assert len(st.losses) == 200 and st.loss_start == 0
     assert all(s.request_id is None for s in st.samples)      # request ids restart
     st.apply(run_started(start_iter=200))
+    assert st.finished is None                                # the old end is not this run's
     st.apply(StepsCompleted(iteration=210, epoch=0.5, losses=(1.0,) * 10, lr=1e-3,
                             chars_per_sec=1.0, elapsed_s=1.0))
     assert len(st.losses) == 210 and st.loss_start == 0 and st.state == "training"

@@ -2,6 +2,8 @@
 
 A changed screen fails with the new SVG written next to the old one (`*.new.svg`); look at it
 (cairosvg turns it into a PNG) and, when it is right, rerun with TUIRNN_UPDATE_SNAPSHOTS=1.
+A missing snapshot fails too (a test that wrote its own reference would always pass): create
+it on purpose the same way, `TUIRNN_UPDATE_SNAPSHOTS=1 pytest tests/test_ui_snapshots.py`.
 """
 from __future__ import annotations
 
@@ -21,9 +23,14 @@ SIZE = (100, 30)
 
 def check(name: str, svg: str) -> None:
     path = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("TUIRNN_UPDATE_SNAPSHOTS") or not path.exists():
+    if os.environ.get("TUIRNN_UPDATE_SNAPSHOTS"):
         path.write_text(svg, encoding="utf-8")
         return
+    if not path.exists():
+        new = path.with_suffix(".new.svg")
+        new.write_text(svg, encoding="utf-8")
+        pytest.fail(f"no snapshot {path.name} yet; look at {new}, then create it with "
+                    "TUIRNN_UPDATE_SNAPSHOTS=1")
     if path.read_text(encoding="utf-8") != svg:
         new = path.with_suffix(".new.svg")
         new.write_text(svg, encoding="utf-8")

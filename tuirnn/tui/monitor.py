@@ -358,9 +358,6 @@ class MonitorScreen(Screen):
             return
         self.app.push_screen(SampleDiff(*pair))
 
-    def set_log(self, log: bool) -> None:
-        self.query_one(LossChart).log = log
-
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
         if tabs.query(f"TabPane#{tab}"):

@@ -6,7 +6,6 @@ changed; widgets read this object when they render ("attributes down").
 from __future__ import annotations
 
 import array
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,7 +20,6 @@ from ..core.events import (
     EvalCompleted,
     EvalStarted,
     Paused,
-    ProbeCompleted,
     Resumed,
     RunFailed,
     RunFinished,
@@ -107,7 +105,6 @@ class RunState:
     finished: RunFinished | None = None
     gone: TrainerGone | None = None    # the trainer died (or dropped us) before the run ended
     failed: RunFailed | None = None
-    probe: ProbeCompleted | None = None
     alerts: dict[str, AlertRaised] = field(default_factory=dict)  # kind -> the one in force
     version: int = 0           # bumped whenever the loss series change (chart cache key)
     _ema: float = 0.0
@@ -138,7 +135,8 @@ class RunState:
             self.state = RunPhase(state)      # a bad name fails here, not in the header
 
     def apply(self, ev: Any) -> set[str]:
-        """Fold one event in; returns the parts that changed: header, loss, samples, probe."""
+        """Fold one event in; returns the parts that changed: header, loss, samples, timeline,
+        alert. (A probe goes to the neuron pane, which holds it: MonitorScreen.apply_events.)"""
         match ev:
             case StepsCompleted():
                 if not self.losses:
@@ -199,9 +197,6 @@ class RunState:
                 else:        # the streamed one, whole now: updated in place (panels hold it)
                     vars(entry).update(vars(done))
                 return {"samples"}
-            case ProbeCompleted():
-                self.probe = ev
-                return {"probe"}
             case AlertRaised():
                 self.alerts[ev.kind] = ev
                 return {"header", "alert"}
@@ -306,17 +301,6 @@ class RunState:
             pts.pop(0)
         if len(pts) >= 2 and elapsed > pts[0][1]:
             self.steps_per_sec = (iteration - pts[0][0]) / (elapsed - pts[0][1])
-
-    def apply_history(self, events: list[Any]) -> None:
-        """Fold in a resumed run's earlier events (from events.jsonl) as its past: losses,
-        evals, samples and checkpoints; not its start, pauses or end."""
-        for ev in events:
-            if isinstance(ev, SampleGenerated):
-                ev = dataclasses.replace(ev, request_id=None)  # ids restart in this process
-            if isinstance(ev, (StepsCompleted, EvalCompleted, SampleGenerated, CheckpointSaved,
-                               RunResumed)):
-                self.apply(ev)
-        self.state = RunPhase.STARTING
 
     def mark_saving(self) -> None:
         """The UI asked for a checkpoint; the header says so until CheckpointSaved comes."""

@@ -35,10 +35,6 @@ def as_values(bits: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(bits), np.nan, out).astype(np.float32)
 
 
-def fmt_bits(bits: float) -> str:
-    return "–" if bits != bits else f"{bits:.2f} bits"
-
-
 def mean_line(result) -> str:
     """'1.92 bits/char (1.331 nats) over 1,999 chars' for a ProbeResult, or why there is none."""
     mean = result.mean_loss()
