@@ -29,7 +29,7 @@ from ..core.config import RunConfig
 from ..core.errors import UserError, shown
 
 DRIVER_ENV = "TEXTUAL_DRIVER"     # textual-serve sets it to Textual's web driver for each tab
-MAX_TABS = 4                      # each tab is a `tuirnn attach` process (~150 MB): bounded
+MAX_TABS = 4                      # each tab is a `tuirnn attach` process (~70 MB): bounded
 FULL = ("{n} tabs of this run are open already, the most `tuirnn serve --max-tabs {n}` allows: "
         "close one, then reload this page")
 
