@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("sh
 @pytest.fixture
 def project(tmp_path):
     """A copy of the project's setup script and pyproject.toml, and a stand-in python; no
-    NVIDIA GPU (a failing nvidia-smi) and tmux present."""
+    NVIDIA GPU (a failing nvidia-smi), tmux and chromium present."""
     root = tmp_path / "project"
     (root / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "setup.sh", root / "scripts" / "setup.sh")
@@ -43,7 +43,7 @@ def project(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in {"python-fake": FAKE_PYTHON, "nvidia-smi": "#!/bin/sh\nexit 9\n",
-                       "tmux": "#!/bin/sh\nexit 0\n"}.items():
+                       "tmux": "#!/bin/sh\nexit 0\n", "chromium": "#!/bin/sh\nexit 0\n"}.items():
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
     state = tmp_path / "state"
