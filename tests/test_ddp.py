@@ -318,3 +318,66 @@ def test_a_rank_ends_without_the_teardown_and_others_with_it(made_group):
                           env=env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 3, done.stderr
     assert done.stdout.splitlines() == (["done"] if made_group else ["done", "teardown ran"])
+
+
+# --- a divergence, decided once for every rank --------------------------------------------------
+BLOW_UP = ["--set", "train.learning_rate=1e6", "--set", "train.grad_clip=0",
+           "--set", "train.eval_every=10"]
+
+
+def test_two_ranks_diverged_and_unwatched_stop_with_one_line_and_exit_1(tmp_path):
+    cfg = write_config(tmp_path, max_iters=400)
+    done = subprocess.run(tuirnn(cfg, "--nproc", 2, "--headless", *BLOW_UP), env=env(),
+                          capture_output=True, text=True, timeout=180, start_new_session=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    ours = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(ours) == 1 and "is exploding" in ours[0] and "last.pt" in ours[0], done.stderr
+    # (torchrun itself then reports a child that exited 1, with a traceback of its own)
+    assert "tuirnn/core" not in done.stderr
+    run = only_run(tmp_path)
+    logged = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "AlertRaised" and e["action"] == "stopped" for e in logged)
+    assert logged[-1]["event"] == "RunFinished" and logged[-1]["reason"] == "diverged"
+    last = checkpoint.load_checkpoint(run / "checkpoints" / "last.pt", resumable=True)
+    assert last["iteration"] == logged[-1]["iteration"] < 400 and len(last["rng_cpu_ranks"]) == 2
+    best = run / "checkpoints" / "best.pt"
+    evals = [e for e in logged if e["event"] == "EvalCompleted"]
+    if best.exists():             # only ever a sane eval: finite weights, not an exploded loss
+        kept = checkpoint.load_checkpoint(best)
+        assert all(torch.isfinite(v).all() for v in kept["model"].values())
+        assert kept["val_loss"] == min(e["val_loss"] for e in evals if e["is_best"])
+    assert not any(e["is_best"] and not e["val_loss"] < 1e3 for e in evals)
+
+
+def test_two_ranks_diverged_and_watched_pause_with_the_banner(tmp_path):
+    """Started as a monitor starts a trainer (torchrun through the ready file): every rank
+    pauses at the same step, the client hears why, and a stop ends the run with exit 0."""
+    from tuirnn.cli import launch
+    from tuirnn.core.events import AlertRaised, Paused
+    from tuirnn.remote.client import connect
+    cfg = write_config(tmp_path, max_iters=100_000)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                "--module", "tuirnn"]
+    os.environ.update(OMP_NUM_THREADS="1")
+    proc, run = launch.start_trainer(["run", str(cfg), *BLOW_UP, "--headless"], launcher)
+    assert run is not None, proc.returncode
+    got: list = []
+    ctl = connect(run, on_event=got.append, on_history=got.extend)
+    try:
+        deadline = time.monotonic() + 90
+        while not any(isinstance(e, Paused) for e in got) and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        alert = next(e for e in got if isinstance(e, AlertRaised))
+        paused = next(e for e in got if isinstance(e, Paused))
+        assert alert.kind == "diverged" and alert.action == "paused"
+        assert paused.iteration == alert.iteration
+        time.sleep(1)
+        assert proc.poll() is None                       # paused on every rank, waiting
+        ctl.stop()
+        assert proc.wait(60) == 0
+    finally:
+        ctl.close()
+        kill_tree(proc)
+    logged = (run / "events.jsonl").read_text()
+    assert '"action": "paused"' in logged and '"reason": "stopped"' in logged

@@ -11,7 +11,14 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from ..core.control import Control
 from ..core.events import (
@@ -57,7 +64,7 @@ class HeadlessPrinter:
         self.console = console or LogConsole()
         self.line_every_s = line_every_s
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
         self.smooth: float | None = None
         self.last_line = 0.0
         self.failed: RunFailed | None = None
@@ -116,7 +123,7 @@ class HeadlessPrinter:
             case StepsCompleted():
                 for loss in ev.losses:
                     self.smooth = loss if self.smooth is None else 0.95 * self.smooth + 0.05 * loss
-                if self.progress is not None:
+                if self.progress is not None and self.task is not None:
                     self.progress.update(self.task, completed=ev.iteration, loss=f"{self.smooth:.4f}",
                                          rate=f"{ev.chars_per_sec:,.0f}")
                 elif time.monotonic() - self.last_line >= self.line_every_s:

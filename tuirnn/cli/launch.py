@@ -150,7 +150,7 @@ def announce_ready(run_dir: Path) -> None:
         if ready_file is not None:   # written whole, then renamed: the parent never reads half
             Path(ready_file + ".tmp").write_text(line, encoding="utf-8")
             os.replace(ready_file + ".tmp", ready_file)
-        else:
+        elif fd_text is not None:
             os.write(int(fd_text), line.encode())
             os.close(int(fd_text))
     except OSError:   # the parent has gone already: train on, attachable later

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class SampleRequest:
-    request_id: int
+    request_id: int | None       # None: the trainer's own (a checkpoint's samples)
     prime: str = ""
     temperature: float = 0.8
     length: int = 500

@@ -64,8 +64,10 @@ class Group:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         if not dist.is_initialized():
-            kwargs = {"device_id": device} if device.type == "cuda" else {}
-            dist.init_process_group(backend, timeout=timeout, **kwargs)
+            if device.type == "cuda":
+                dist.init_process_group(backend, timeout=timeout, device_id=device)
+            else:
+                dist.init_process_group(backend, timeout=timeout)
         self.world = World(world.rank, world.size, world.local_rank, backend)
         self.device = device
         self.timeout_s = timeout.total_seconds()
@@ -204,9 +206,8 @@ def rank_batchers(corpus, batch_size: int, seq_length: int, device, world: World
         per_rank = min(B, (len(corpus.val) - 1) // T // N)
         val = _rows(Batcher(corpus.val, N * per_rank, T, "cpu", split="val"),
                     world.rank * per_rank, per_rank, device)
-    else:
-        val = val_batcher(corpus.val, B, T, device) if world.rank == 0 else None
-    return train, val
+        return train, val
+    return train, val_batcher(corpus.val, B, T, device) if world.rank == 0 else None
 
 
 def _rows(batcher: Batcher, start: int, count: int, device) -> Batcher:

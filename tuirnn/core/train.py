@@ -51,7 +51,7 @@ AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early c
 def eval_due(iteration: int, every: int | str, after: int) -> bool:
     """Is `iteration` a checkpoint (eval, samples, save)? every: a number of iterations, or
     "auto": AUTO_EVALS, where samples change most, then every multiple of `after` past them."""
-    if every != "auto":
+    if not isinstance(every, str):
         return iteration % every == 0
     return iteration in AUTO_EVALS or (iteration > AUTO_EVALS[-1] and iteration % after == 0)
 
