@@ -51,7 +51,7 @@ def test_the_tokened_page_draws_the_monitor_and_space_pauses(live_run, browser, 
         assert "?token=" in stranger.content()
         stranger.close()
 
-        page = browser.new_page(viewport={"width": 1200, "height": 760})
+        page = browser.new_context(viewport={"width": 1200, "height": 760}).new_page()
         drawn: list[bytes] = []
 
         def on_ws(ws) -> None:
@@ -76,6 +76,10 @@ def test_the_tokened_page_draws_the_monitor_and_space_pauses(live_run, browser, 
         page.wait_for_selector("body.-first-byte", timeout=30_000)   # the terminal is up
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / "training.png"))
+        # another site open in the same browser (here: another port, same-site, so even the
+        # SameSite cookie goes along) cannot open the websocket: its Origin is not the page's
+        assert cross_site_websocket(page.context, url) == "error"
+        assert not control.paused
         page.locator("#terminal").click()
         page.keyboard.press("Space")
         assert shown(b"PAUSED", 30)
@@ -83,6 +87,30 @@ def test_the_tokened_page_draws_the_monitor_and_space_pauses(live_run, browser, 
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / "paused.png"))
         page.close()
+
+
+OPEN_WS = """url => new Promise(done => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => { ws.send(JSON.stringify(["stdin", " "])); done("open"); };
+    ws.onerror = () => done("error");
+})"""
+
+
+def cross_site_websocket(context, url: str) -> str:
+    """What a page of another origin gets when its script opens the serve's websocket."""
+    import http.server
+    import threading
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        evil = context.new_page()
+        evil.goto(f"http://127.0.0.1:{site.server_port}/nothing", wait_until="commit")
+        result = evil.evaluate(OPEN_WS, url.replace("http:", "ws:") + "/ws")
+        evil.close()
+        return result
+    finally:
+        site.shutdown()
+        site.server_close()
 
 
 # --- a second local user
