@@ -70,6 +70,8 @@ def test_tensorboard_read_back_with_tensorboards_reader(run_dir: Path, tmp_path:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     tb = tmp_path / "tb"
     assert main(["export", str(run_dir), "--tensorboard", str(tb)]) == 0
+    assert main(["export", str(run_dir), "--tensorboard", str(tb)]) == 0   # replaces, never doubles
+    assert len(list((tb / run_dir.name).glob("events.out.tfevents.*"))) == 1
     acc = EventAccumulator(str(tb / run_dir.name), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
 

@@ -93,6 +93,10 @@ def write_tensorboard(log_dir: Path, events: list[Any]) -> int:
         from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
     except ImportError:
         raise UserError(MISSING_EXTRA) from None
+    # an export run twice would add a second file of the same points, which TensorBoard draws
+    # as one line doubling back: the earlier export of this run is replaced instead
+    for old in log_dir.glob("events.out.tfevents.*") if log_dir.is_dir() else ():
+        old.unlink()
     n = 0
     writer = SummaryWriter(log_dir=str(log_dir))
     try:
