@@ -8,13 +8,14 @@ from textual.binding import Binding
 from ui_fakes import fake_run, sync
 
 from tuirnn.core.events import Paused, Resumed
+from tuirnn.core.runstate import RunStatus
 from tuirnn.tui.app import make_app
 from tuirnn.tui.attach import AttachedApp
 from tuirnn.tui.keys import key_rows, keys_label, sections
 from tuirnn.tui.monitor import MonitorScreen
 from tuirnn.tui.readme_keys import readme_tables
 from tuirnn.tui.render import STATE_STYLES, header_lines
-from tuirnn.tui.state import RunPhase, RunState
+from tuirnn.tui.state import Activity, RunState
 from tuirnn.tui.widgets.footer import MonitorFooter
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -48,12 +49,15 @@ def test_rows_merge_a_group_and_list_alternative_keys():
     assert keys_label(rows[0].bindings, code="`") == "`+` `-` (`>` `<`)"
 
 
-def test_every_phase_has_a_badge_and_a_bad_phase_fails_loudly():
-    assert set(STATE_STYLES) == set(RunPhase)
+def test_every_status_and_activity_has_a_badge_and_a_bad_name_fails_loudly():
+    assert set(STATE_STYLES) == set(Activity) | set(RunStatus)
+    assert not {a.value for a in Activity} & {r.value for r in RunStatus}   # no overlap
     st = RunState()
-    st.set_state("paused")                     # a name is taken as the phase it names
-    assert st.state is RunPhase.PAUSED and st.state.pausing_or_paused
-    assert header_lines(st, 80)[0].plain.startswith(" PAUSED ")
+    st.set_state("pausing")                    # a name is taken as the activity it names
+    assert st.state is Activity.PAUSING and st.pausing_or_paused
+    assert header_lines(st, 80)[0].plain.startswith(" PAUSING ")
+    st.apply(Paused(3))
+    assert st.state is RunStatus.PAUSED and st.pausing_or_paused
     try:
         st.set_state("snoozing")
     except ValueError:

@@ -224,7 +224,7 @@ async def test_log_toggle_and_help():
 @sync
 async def test_command_palette_lists_the_monitor_commands():
     app = make_app(events=fake_run(3))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         # one command per bound action, titled by its binding, the key in its help line
         for title in ("Pause", "Sample", "Save", "Log", "Quit", "Keys", "Samples tab",

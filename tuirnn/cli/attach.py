@@ -38,15 +38,15 @@ def main(args) -> int:
 def monitor(run_dir: Path, report: bool = True, compare: list[Path] | None = None) -> int:
     """Run the attached monitor, then (with `report`) print where things stand in the terminal.
     compare: open on the Runs tab with these runs beside it."""
+    from ..core.runstate import RunStatus
     from ..tui.attach import attach_monitor
-    from ..tui.state import RunPhase
     from .neurons import default_text
     status, app = attach_monitor(run_dir, default_text, compare)
     if not report:
         return status
     st = app.run_state
     if app.detached:
-        going = "stays paused" if st.state == RunPhase.PAUSED else "goes on training"
+        going = "stays paused" if st.status is RunStatus.PAUSED else "goes on training"
         print(f"tuirnn: detached; {run_dir.name} {going}. "
               f"Back with: {program()} attach {shlex.quote(str(run_dir))}")
         return 0

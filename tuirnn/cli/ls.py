@@ -15,14 +15,14 @@ from ..core.runstate import RunStatus, RunSummary
 
 COLUMNS = ("NAME", "STATE", "ITER", "BEST VAL", "UPDATED", "ATTACH")
 STATUS_STYLE = {RunStatus.TRAINING: "green", RunStatus.PAUSED: "yellow",
-                RunStatus.FINISHED: "bold", RunStatus.STOPPED: "", RunStatus.FAILED: "red",
-                RunStatus.CRASHED: "red"}
+                RunStatus.FINISHED: "bold", RunStatus.STOPPED: "", RunStatus.DIVERGED: "red",
+                RunStatus.FAILED: "red", RunStatus.CRASHED: "red"}
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("ls", help="list runs: state, iteration, best val loss, attachable",
                        description="List the run folders under FOLDER: name, state (training, "
-                                   "paused, finished, stopped, failed, crashed), iteration, best "
+                                   "paused, finished, stopped, diverged, failed, crashed), iteration, best "
                                    "val loss, last update and whether a trainer serves it.")
     p.add_argument("folder", nargs="?", default=RunConfig().root,
                    help=f"the folder that holds the runs (run.root: {RunConfig().root})")

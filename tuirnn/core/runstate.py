@@ -1,7 +1,8 @@
 """What state a run folder is in, read from its events.jsonl (for `tuirnn ls`, `stop`, `attach`).
 
-A run is training or paused while its trainer lives; finished, stopped or failed once its log
-ends with RunFinished or RunFailed; crashed when its trainer is gone without either. Whether
+A run is training or paused while its trainer lives; finished, stopped, diverged or failed
+once its log ends with RunFinished or RunFailed; crashed when its trainer is gone without
+either (next_status: the one rule, which the monitor, the server and its clients fold too). Whether
 the trainer lives is the caller's to say (the core knows no sockets or locks).
 
 The log of a long run is tens of megabytes, so this reads it as bytes and parses only the
@@ -23,15 +24,52 @@ EVENTS_NAME = "events.jsonl"
 
 
 class RunStatus(str, Enum):
+    """A run's status, the one word `tuirnn ls`, the monitor's badge, the control server's
+    hello and its clients all use; `next_status` is the one rule that gives it."""
     TRAINING = "training"
     PAUSED = "paused"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    FAILED = "failed"
-    CRASHED = "crashed"
+    FINISHED = "finished"      # reached max_iters / max_epochs
+    STOPPED = "stopped"        # q, tuirnn stop, a signal: resumable
+    DIVERGED = "diverged"      # stopped because the loss exploded (nobody watched to pause it)
+    FAILED = "failed"          # an error ended it (RunFailed names it)
+    CRASHED = "crashed"        # its trainer is gone without RunFinished or RunFailed
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def ended(self) -> bool:
+        return self not in (RunStatus.TRAINING, RunStatus.PAUSED)
+
+
+# RunFinished.reason -> status; a reason not listed (a newer trainer's) ended normally
+_ENDINGS = {"stopped": RunStatus.STOPPED, "diverged": RunStatus.DIVERGED}
+# the events next_status reads: the status after a log is that of its last few of these
+STATUS_EVENTS = ("RunStarted", "RunResumed", "Paused", "Resumed", "RunFinished", "RunFailed")
+
+
+def next_status(status: RunStatus, event: Any) -> RunStatus:
+    """The status after `event`. A (re)started trainer trains; its end is the last
+    RunFinished/RunFailed; pauses count only until it ends. Each transition depends on the
+    event alone (and on whether the run has ended), so folding the last event of each kind in
+    STATUS_EVENTS in log order gives what folding the whole log does (status_from)."""
+    match type(event).__name__:
+        case "RunStarted" | "RunResumed":
+            return RunStatus.TRAINING
+        case "RunFinished":
+            return _ENDINGS.get(event.reason, RunStatus.FINISHED)
+        case "RunFailed":
+            return RunStatus.FAILED
+        case "Paused" if not status.ended:
+            return RunStatus.PAUSED
+        case "Resumed" if not status.ended:
+            return RunStatus.TRAINING
+    return status
+
+
+def with_liveness(status: RunStatus, live: bool) -> RunStatus:
+    """A run whose trainer is gone before it ended has crashed."""
+    return status if live or status.ended else RunStatus.CRASHED
 
 
 @dataclass(frozen=True)
@@ -91,19 +129,14 @@ class _Log:
 
 
 def status_from(log: _Log, live: bool) -> RunStatus:
-    started = max(log.last_pos("RunStarted"), log.last_pos("RunResumed"))
-    finished, failed = log.last_pos("RunFinished"), log.last_pos("RunFailed")
-    if max(finished, failed) > started:
-        if failed > finished:
-            return RunStatus.FAILED
-        end = log.line_at(finished)
-        return RunStatus.STOPPED if end is not None and end.reason == "stopped" \
-            else RunStatus.FINISHED
-    if not live:
-        return RunStatus.CRASHED
-    paused = log.last_pos("Paused")
-    return RunStatus.PAUSED if paused > max(started, log.last_pos("Resumed")) \
-        else RunStatus.TRAINING
+    """next_status folded over the last event of each kind that matters, in log order."""
+    found = sorted((pos, name) for name in STATUS_EVENTS if (pos := log.last_pos(name)) >= 0)
+    status = RunStatus.TRAINING
+    for pos, _ in found:
+        ev = log.line_at(pos)
+        if ev is not None:                   # a torn line: as if it were not there
+            status = next_status(status, ev)
+    return with_liveness(status, live)
 
 
 def summarize(run_dir: Path, live: bool, attachable: bool = False) -> RunSummary:

@@ -20,7 +20,8 @@ from typing import Any, Callable
 
 from ..core.control import ProbeRequest, SampleRequest
 from ..core.errors import UserError
-from ..core.events import CheckpointSaved, Paused, Resumed, RunFailed, RunFinished
+from ..core.events import CheckpointSaved, Paused, Resumed
+from ..core.runstate import RunStatus, next_status, with_liveness
 from .paths import socket_path
 from .protocol import (
     BINARY,
@@ -121,6 +122,12 @@ class RemoteControl:
         self.iteration = int(hello.get("iteration") or 0)
         self.last_checkpoint: str | None = hello.get("last_checkpoint")
         self.ended = False                 # RunFinished or RunFailed arrived
+        # the run's status by core's one rule: the server's word at hello, then every event
+        # folded as the server folds it (an older server sends none: paused or training)
+        try:
+            self.status = RunStatus(hello.get("status"))
+        except ValueError:
+            self.status = RunStatus.PAUSED if self._paused else RunStatus.TRAINING
         self.error: str | None = None      # the server's parting error, if any
         self.closed = threading.Event()
         self._closing = False
@@ -225,7 +232,8 @@ class RemoteControl:
                         blobs.append(payload)
                     else:
                         json_obj, blobs = parse_json(payload), []
-                        if "error" in json_obj:
+                        # an error reply; RunFailed is an event with an `error` field
+                        if "error" in json_obj and "event" not in json_obj:
                             self._refused(json_obj)
                             json_obj = None
                     if json_obj is not None and len(blobs) == binary_count(json_obj):
@@ -239,6 +247,7 @@ class RemoteControl:
             self.error = self.error or f"connection broken: {e}"
         finally:
             self._sock.close()
+            self.status = with_liveness(self.status, live=False)
             if not self.ended and not self._closing:
                 self._on_event(TrainerGone(self.iteration, self.last_checkpoint,
                                            self.error or "the trainer process exited"))
@@ -262,6 +271,8 @@ class RemoteControl:
         it = getattr(event, "iteration", None)
         if isinstance(it, int) and it >= 0:
             self.iteration = it
+        self.status = next_status(self.status, event)
+        self.ended = self.status.ended
         match event:
             case Paused():
                 self._paused = True
@@ -269,5 +280,3 @@ class RemoteControl:
                 self._paused = False
             case CheckpointSaved(kind="last" | "manual"):
                 self.last_checkpoint = event.path
-            case RunFinished() | RunFailed():
-                self.ended = True

@@ -36,13 +36,12 @@ from typing import Any, Iterable
 from ..core.control import Control
 from ..core.events import (
     CheckpointSaved,
-    Paused,
     ProbeCompleted,
-    Resumed,
     RunStarted,
     SampleChunkGenerated,
     StepsCompleted,
 )
+from ..core.runstate import RunStatus, next_status
 from .accept import Acceptor, refuse
 from .paths import bind_owner_only, bind_path, clear_stale, remove_pointer, remove_socket, write_pointer
 from .peer import Limits, Peer
@@ -92,7 +91,8 @@ class ControlServer:
         self._acceptor: Acceptor | None = None  # accept() that waits out fd shortages
         self.summary: dict[str, Any] = {"run_dir": str(self.run_dir), "pid": os.getpid(),
                                         "run_name": None, "iteration": 0, "max_iters": None,
-                                        "paused": False, "last_checkpoint": None}
+                                        "paused": False, "last_checkpoint": None,
+                                        "status": str(RunStatus.TRAINING)}
         self.dropped = 0                        # clients dropped for falling behind
         self.greeted_ever = 0                   # clients greeted since the server started
         self._linger_s = 2.0
@@ -246,13 +246,12 @@ class ControlServer:
         s = self.summary
         if hasattr(event, "iteration") and event.iteration >= 0:
             s["iteration"] = event.iteration
+        # the status by core's one rule (this process serves it, so the trainer lives)
+        status = next_status(RunStatus(s["status"]), event)
+        s["status"], s["paused"] = str(status), status is RunStatus.PAUSED
         match event:
             case RunStarted():
                 s["run_name"], s["max_iters"] = event.run_name, event.max_iters
-            case Paused():
-                s["paused"] = True
-            case Resumed():
-                s["paused"] = False
             case CheckpointSaved(kind="last" | "manual"):
                 s["last_checkpoint"] = event.path
 

@@ -19,7 +19,7 @@ from ..core.control import Control
 from .messages import EventInbox, EventsPending, RunExited
 from .monitor import MonitorScreen
 from .palette import palette_commands
-from .state import RunPhase, RunState
+from .state import Activity, RunState
 
 DRAIN_INTERVAL = 1.0      # s between inbox drains (step reports); urgent events come at once
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
@@ -98,7 +98,7 @@ class MonitorApp(App[int]):
         if self.run_state.over:            # a finished run's trainer only serves requests
             self.notify("Closing…", timeout=10)
         else:
-            self.run_state.set_state(RunPhase.STOPPING)
+            self.run_state.set_state(Activity.STOPPING)
             self.monitor.refresh_parts({"header"})
             self.notify("Stopping: finishing the step and saving checkpoints/last.pt…", timeout=10)
 

@@ -27,7 +27,7 @@ from ..core.events import (
     SampleGenerated,
 )
 from ..remote.client import RequestRefused, TrainerGone
-from .state import RunPhase, RunState, SampleEntry
+from .state import Activity, RunState, SampleEntry
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
 from .widgets.loss_chart import LossChart
@@ -167,7 +167,7 @@ class MonitorScreen(Screen):
             return
         if "header" in changed:
             self.query_one(StatusHeader).refresh()
-            if self.state.state.pausing_or_paused != self._footer_paused:
+            if self.state.pausing_or_paused != self._footer_paused:
                 self.show_pause_key()            # space: Pause <-> Resume
         if "loss" in changed:
             self.query_one(LossChart).data_changed(now=chart_now)
@@ -236,7 +236,7 @@ class MonitorScreen(Screen):
             return "the run has not started yet"
         if st.failed is not None:
             return "the run failed"
-        if st.state == RunPhase.STOPPING or (st.finished is not None and st.finished.reason == "stopped"):
+        if st.state is Activity.STOPPING or (st.finished is not None and st.finished.reason == "stopped"):
             return "the run is stopping"
         if st.finished is not None:
             if training_only:
@@ -255,21 +255,21 @@ class MonitorScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """space is Pause, or Resume while paused (the footer shows the one that applies)."""
         if action in ("toggle_pause", "resume"):
-            return (action == "resume") == self.state.state.pausing_or_paused
+            return (action == "resume") == self.state.pausing_or_paused
         return True
 
     def action_toggle_pause(self) -> None:
         if self._refuse("pause", training_only=True):
             return
         pausing = self.control.toggle_pause()
-        self.state.set_state(RunPhase.PAUSING if pausing else RunPhase.RESUMING)
+        self.state.set_state(Activity.PAUSING if pausing else Activity.RESUMING)
         self.query_one(StatusHeader).refresh()
         self.show_pause_key()
 
     def show_pause_key(self) -> None:
         """The footer's space key says Resume while paused, else Pause (the labels are the
         bindings'; check_action already routes the key to the one that applies)."""
-        paused = self.state.state.pausing_or_paused
+        paused = self.state.pausing_or_paused
         self._footer_paused = paused
         label = next(b.description for b in self.BINDINGS
                      if isinstance(b, Binding) and b.action == ("resume" if paused else "toggle_pause"))

@@ -7,7 +7,8 @@ import unicodedata
 
 from rich.text import Text
 
-from .state import RunPhase
+from ..core.runstate import RunStatus
+from .state import Activity
 
 # --- numbers ----------------------------------------------------------------------------
 
@@ -84,14 +85,14 @@ def visible_text(text: str) -> str:
 
 # --- header -----------------------------------------------------------------------------
 
-STATE_STYLES = {   # the header badge of each phase (a test checks that every phase has one)
-    RunPhase.STARTING: "bold black on grey70", RunPhase.TRAINING: "bold black on green",
-    RunPhase.PAUSING: "bold black on yellow", RunPhase.PAUSED: "bold black on yellow",
-    RunPhase.RESUMING: "bold black on green",
-    RunPhase.EVALUATING: "bold black on cyan", RunPhase.SAVING: "bold black on cyan",
-    RunPhase.STOPPING: "bold black on magenta", RunPhase.FINISHED: "bold black on bright_blue",
-    RunPhase.STOPPED: "bold black on magenta",
-    RunPhase.FAILED: "bold white on red", RunPhase.CRASHED: "bold white on red",
+STATE_STYLES = {   # the header badge of each status and activity (a test checks each has one)
+    Activity.STARTING: "bold black on grey70", RunStatus.TRAINING: "bold black on green",
+    Activity.PAUSING: "bold black on yellow", RunStatus.PAUSED: "bold black on yellow",
+    Activity.RESUMING: "bold black on green",
+    Activity.EVALUATING: "bold black on cyan", Activity.SAVING: "bold black on cyan",
+    Activity.STOPPING: "bold black on magenta", RunStatus.FINISHED: "bold black on bright_blue",
+    RunStatus.STOPPED: "bold black on magenta", RunStatus.DIVERGED: "bold white on red",
+    RunStatus.FAILED: "bold white on red", RunStatus.CRASHED: "bold white on red",
 }
 
 
@@ -104,7 +105,7 @@ def progress_line(st, width: int) -> Text:
     While paused the rate and ETA show '–' (they would be stale)."""
     run = st.run
     total = max(run.max_iters, 1)
-    paused = st.state.pausing_or_paused
+    paused = st.pausing_or_paused
     eta = None if st.over or paused else eta_seconds(st.iteration, run.max_iters, st.steps_per_sec)
     rate = "–" if paused else fmt_si(st.chars_per_sec)
     epochs_total = run.max_iters / max(1, run.iters_per_epoch)

@@ -29,6 +29,7 @@ from ..core.events import (
     SampleGenerated,
     StepsCompleted,
 )
+from ..core.runstate import RunStatus, next_status, with_liveness
 from ..remote.client import RequestRefused, TrainerGone
 
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
@@ -36,28 +37,19 @@ GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of
 RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
 
 
-class RunPhase(str, Enum):
-    """What the run is doing, as the header's badge says it. (`tuirnn ls` reads a coarser
-    view from the log alone: core.runstate.RunStatus.)"""
-    STARTING = "starting"
-    TRAINING = "training"
+class Activity(str, Enum):
+    """What the badge says while something passes: a request on its way, an eval, the start.
+    Otherwise it says the run's status, core.runstate.RunStatus, by the rule `tuirnn ls`, the
+    server and its clients use too (next_status); the two enums share no value."""
+    STARTING = "starting"      # no step yet
     PAUSING = "pausing"        # asked to pause; the trainer stops at the next step boundary
-    PAUSED = "paused"
     RESUMING = "resuming"
     EVALUATING = "evaluating"
     SAVING = "saving"
     STOPPING = "stopping"      # asked to stop; the trainer saves checkpoints/last.pt
-    FINISHED = "finished"
-    STOPPED = "stopped"        # ended by a stop (q, tuirnn stop, a signal, divergence): resumable
-    FAILED = "failed"
-    CRASHED = "crashed"        # the trainer is gone without a RunFinished or RunFailed
 
     def __str__(self) -> str:
         return self.value
-
-    @property
-    def pausing_or_paused(self) -> bool:
-        return self in (RunPhase.PAUSING, RunPhase.PAUSED)
 
 
 @dataclass
@@ -84,7 +76,8 @@ class SampleEntry:
 @dataclass
 class RunState:
     run: RunStarted | None = None
-    state: RunPhase = RunPhase.STARTING
+    status: RunStatus = RunStatus.TRAINING       # core's rule, folded from every event
+    activity: Activity | None = Activity.STARTING  # shown over the status while it lasts
     iteration: int = 0
     epoch: float = 0.0
     lr: float | None = None
@@ -111,7 +104,7 @@ class RunState:
     _ema_w: float = 0.0
     _rate_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, elapsed)
     _loss_origin: int | None = None   # iteration before the first loss held
-    _before_save: RunPhase | None = None
+    _before_save: Activity | None = None
 
     @property
     def loss_start(self) -> int:
@@ -130,13 +123,34 @@ class RunState:
     def smooth_array(self) -> np.ndarray:
         return np.frombuffer(self.smooth, dtype=np.float64) if len(self.smooth) else np.zeros(0)
 
-    def set_state(self, state: RunPhase | str) -> None:
+    @property
+    def state(self) -> Activity | RunStatus:
+        """The header's badge: what passes now, else the run's status."""
+        if self.activity is not None and not self.status.ended:
+            return self.activity
+        return self.status
+
+    @property
+    def pausing_or_paused(self) -> bool:
+        """The footer's space says Resume."""
+        return self.activity is Activity.PAUSING or (
+            self.status is RunStatus.PAUSED and self.activity is not Activity.RESUMING)
+
+    def set_state(self, activity: Activity | str | None) -> None:
+        """What the badge says until the trainer's answer comes (None: the status again)."""
         if not self.over:
-            self.state = RunPhase(state)      # a bad name fails here, not in the header
+            # a bad name fails here, not in the header
+            self.activity = Activity(activity) if activity is not None else None
+
+    def _done(self, *activities: Activity) -> None:
+        """An answer came: the badge stops saying these."""
+        if self.activity in activities:
+            self.activity = None
 
     def apply(self, ev: Any) -> set[str]:
         """Fold one event in; returns the parts that changed: header, loss, samples, timeline,
         alert. (A probe goes to the neuron pane, which holds it: MonitorScreen.apply_events.)"""
+        self.status = next_status(self.status, ev)
         match ev:
             case StepsCompleted():
                 if not self.losses:
@@ -152,8 +166,7 @@ class RunState:
                 self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
                 if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
                     self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
-                if self.state == RunPhase.STARTING:
-                    self.set_state(RunPhase.TRAINING)
+                self._done(Activity.STARTING)
                 self.version += 1
                 return {"header", "loss"}
             case RunResumed():
@@ -164,10 +177,11 @@ class RunState:
                 self.finished = self.failed = self.gone = None
                 self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
                 self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
-                self.set_state(RunPhase.TRAINING)
+                self.activity = None
                 return {"header", "loss"}
             case EvalStarted():
-                self.set_state(RunPhase.EVALUATING)
+                if self.activity is not Activity.STOPPING:
+                    self.set_state(Activity.EVALUATING)
                 return {"header"}
             case EvalCompleted():
                 self.val.append((ev.iteration, ev.val_loss))
@@ -175,7 +189,7 @@ class RunState:
                 self.gap = ev.val_loss - sum(recent) / len(recent) if recent else None
                 if self.best is None or ev.is_best or ev.val_loss < self.best[1]:
                     self.best = (ev.iteration, min(ev.val_loss, ev.best_val_loss))
-                self.set_state(RunPhase.TRAINING)
+                self._done(Activity.EVALUATING)
                 self.version += 1
                 return {"header", "loss"}
             case SampleChunkGenerated():
@@ -207,23 +221,19 @@ class RunState:
                 self.last_checkpoint = ev
                 if ev.kind == "best":
                     self.best_checkpoint = ev.path
-                if self.state == RunPhase.SAVING:
-                    self.set_state(self._before_save or RunPhase.TRAINING)
+                if self.activity is Activity.SAVING:
+                    self.set_state(self._before_save)
                 return {"header"}
             case Paused():
                 self.iteration = max(self.iteration, ev.iteration)
-                if self.state != RunPhase.STOPPING:
-                    self.set_state(RunPhase.PAUSED)
+                self._done(Activity.PAUSING, Activity.RESUMING, Activity.EVALUATING)
                 return {"header"}
             case Resumed():
                 self._rate_points.clear()         # the pause is not training time
-                if self.state != RunPhase.STOPPING:
-                    self.set_state(RunPhase.TRAINING)
+                self._done(Activity.PAUSING, Activity.RESUMING)
                 return {"header"}
             case RunFinished():
-                self.finished = ev
-                self.state = RunPhase.FINISHED if ev.reason in ("max_iters", "max_epochs") \
-                    else RunPhase.STOPPED
+                self.finished, self.activity = ev, None   # the status says how it ended
                 self.iteration = max(self.iteration, ev.iteration)
                 if ev.best_checkpoint:
                     self.best_checkpoint = ev.best_checkpoint
@@ -231,8 +241,7 @@ class RunState:
                     self.best = (ev.iteration, ev.best_val_loss)
                 return {"header", "samples"}
             case RunFailed():
-                self.failed = ev
-                self.state = RunPhase.FAILED
+                self.failed, self.activity = ev, None
                 return {"header"}
             case RequestRefused():       # a sample that will never stream in
                 entry = self.find_request(ev.request_id)
@@ -241,8 +250,8 @@ class RunState:
                 entry.text, entry.done = f"[not sampled: {ev.message}]", True
                 return {"samples"}
             case TrainerGone():
-                self.gone = ev
-                self.state = RunPhase.CRASHED
+                self.gone, self.activity = ev, None
+                self.status = with_liveness(self.status, live=False)
                 self.iteration = max(self.iteration, ev.iteration)
                 return {"header"}
             case _:
@@ -304,9 +313,9 @@ class RunState:
 
     def mark_saving(self) -> None:
         """The UI asked for a checkpoint; the header says so until CheckpointSaved comes."""
-        if self.state in (RunPhase.TRAINING, RunPhase.PAUSED, RunPhase.EVALUATING):
-            self._before_save = self.state
-            self.set_state(RunPhase.SAVING)
+        if self.state in (RunStatus.TRAINING, RunStatus.PAUSED, Activity.EVALUATING):
+            self._before_save = self.activity
+            self.set_state(Activity.SAVING)
 
     def find_request(self, request_id: int | None) -> SampleEntry | None:
         if request_id is None:
