@@ -51,7 +51,8 @@ def train_once(name: str, steps: int, corpus, folder: Path, synced: bool):
                              f"train.max_iters={steps}", "train.eval_every=1000000",
                              "train.log_every=50", "train.threads=1", "train.device=cpu"])
     local = Control()
-    trainer = Trainer(cfg, folder, [], local, corpus, dist=Ranks(world_from_env()))
+    ranks = Ranks(world_from_env())
+    trainer = Trainer(cfg, folder, [], local, corpus, dist=ranks)
     trainer.prepare()
     if not synced:      # the loop without the per-step agreement, to measure what it costs
         trainer.control = local
@@ -59,8 +60,9 @@ def train_once(name: str, steps: int, corpus, folder: Path, synced: bool):
     start = time.perf_counter()
     trainer.run()
     step_s = (time.perf_counter() - start) / steps
-    sync = trainer.control
-    return step_s, (sync.sync_s / max(sync.syncs, 1) if synced else None), trainer
+    sync = ranks.synced
+    assert sync is not None
+    return step_s, (sync.sync_s / max(sync.syncs, 1) if synced else None), ranks
 
 
 def bare_latency(group, repeats: int = 2000) -> float:
@@ -80,12 +82,13 @@ def worker(steps: int) -> None:
     rank = int(os.environ["RANK"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = None
+        ranks = None
         for name in SIZES:
             for synced in (True, False, True, False):
-                step_s, sync_s, trainer = train_once(name, steps, corpus, Path(tmp), synced)
+                step_s, sync_s, ranks = train_once(name, steps, corpus, Path(tmp), synced)
                 rows.append((name, synced, step_s, sync_s))
-        bare = bare_latency(trainer.group.control)
+        assert ranks is not None and ranks.group is not None
+        bare = bare_latency(ranks.group.control)
         if rank == 0:
             world = os.environ["WORLD_SIZE"]
             print(f"{world} ranks, gloo on CPU, {steps} steps a run, torch threads 1 a rank")
@@ -100,7 +103,7 @@ def worker(steps: int) -> None:
                 added = min(on) - min(off)
                 print(f"{name}: best step {min(on) * 1e3:.2f} ms with, {min(off) * 1e3:.2f} ms "
                       f"without: {added * 1e3:+.2f} ms ({added / min(off):+.1%}) a step")
-        trainer.close()
+        ranks.close()
 
 
 def main() -> int:

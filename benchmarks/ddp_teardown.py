@@ -32,7 +32,8 @@ def wait(predicate, proc: subprocess.Popen, limit_s: float = 60):
         if found:
             return found
         if proc.poll() is not None:
-            raise RuntimeError(f"the run ended early: {proc.stderr.read()[-400:]}")
+            err = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"the run ended early: {err[-400:]}")
         time.sleep(0.1)
     raise TimeoutError("no answer within the limit")
 

@@ -40,7 +40,7 @@ def corpus(n=1500):
 
 
 def train(cfg, run_dir: Path, resume=None, control=None, c=None):
-    events = []
+    events: list = []
     run_dir.mkdir(parents=True, exist_ok=True)
     t = Trainer(cfg, run_dir, [events.append], control or Control(), c or corpus(), resume)
     t.run()
@@ -216,3 +216,19 @@ def test_stop_between_reports_still_reports_every_step(tmp_path):
     reports = [e for e in events if isinstance(e, StepsCompleted)]
     assert [(r.iteration, len(r.losses)) for r in reports] == [(5, 5), (7, 2)]
     assert isinstance(events[-1], RunFinished) and events[-1].iteration == 7
+
+
+def test_every_control_satisfies_the_protocols() -> None:
+    """The Trainer is typed against TrainerControl; monitors steer through ControlLike. mypy
+    checks these assignments structurally; the loop checks the same at run time."""
+    from tuirnn.core.control import ControlLike, TrainerControl
+    from tuirnn.core.ranks import SyncedControl
+    from tuirnn.remote.client import RemoteControl
+    steer: list[type[ControlLike]] = [Control, RemoteControl, SyncedControl]
+    drive: list[type[TrainerControl]] = [Control, SyncedControl]
+    for cls in steer:
+        assert all(callable(getattr(cls, name)) for name in ("pause", "stop"))
+        assert all(isinstance(getattr(cls, name), property) for name in ("paused", "stopped"))
+    for cls in drive:
+        assert isinstance(vars(cls)["has_work"], property)
+        assert all(callable(getattr(cls, name)) for name in ("take", "wait"))
