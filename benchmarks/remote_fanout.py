@@ -84,7 +84,7 @@ def spawn(mode: str, run_dir: Path, keys: int = 0) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, __file__, "--client", mode, str(run_dir),
                           "--keys", str(keys)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True)
-    assert p.stdout.readline().strip() == "ready"
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     return p
 
 
@@ -162,10 +162,12 @@ def main() -> None:
     results: dict[str, list[float]] = {"none": [], "five": [], "frozen": []}
     cpu: dict[str, float] = {c: 0.0 for c in results}
     wall: dict[str, float] = {c: 0.0 for c in results}
+    assert server._thread is not None and server._thread.native_id is not None
+    server_tid = server._thread.native_id
     for _ in range(args.rounds):
         for cond in results:
             cond_now[0] = cond
-            c0, w0 = thread_cpu(server._thread.native_id), time.monotonic()
+            c0, w0 = thread_cpu(server_tid), time.monotonic()
             procs = []
             if cond == "five":
                 procs = [spawn("count", run_dir) for _ in range(5)]
@@ -174,7 +176,7 @@ def main() -> None:
             t0 = time.monotonic() + args.settle
             time.sleep(args.settle + args.slice)
             results[cond].append(rate(t0, time.monotonic()))
-            cpu[cond] += thread_cpu(server._thread.native_id) - c0
+            cpu[cond] += thread_cpu(server_tid) - c0
             wall[cond] += time.monotonic() - w0
             for p in procs:
                 if cond == "frozen":
@@ -191,15 +193,15 @@ def main() -> None:
               + " ".join(f"{x:.1f}" for x in xs))
     print(f"  clients dropped for falling behind: {server.dropped}")
     print("trainer time inside the server sink per event, and the server thread's CPU")
-    for cond, xs in sink_ns.items():
-        us = [x / 1000 for x in xs]
+    for cond, ns in sink_ns.items():
+        us = [x / 1000 for x in ns]
         print(f"  {cond:7s} n={len(us):5d}  mean {statistics.mean(us):6.1f} us  p99 "
               f"{pct(us, 0.99):6.1f} us  max {max(us):7.1f} us   server thread "
               f"{100 * cpu[cond] / wall[cond]:.2f}% of a core")
 
     counters = [spawn("count", run_dir) for _ in range(4)]
     timer = spawn("latency", run_dir, keys=args.keys)
-    lat = []
+    assert timer.stdout is not None
     line = timer.stdout.readline()
     lat = json.loads(line)["latency"]
     time.sleep(1.0)

@@ -199,7 +199,7 @@ async def test_text_choices_post_probe_requests(tmp_path):
 @pilot
 async def test_switching_units_redraws_fast():
     app = PaneApp()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50)):
         pane = app.query_one(NeuronPane)
         pane.show_predictions = True
         times = []
@@ -241,7 +241,7 @@ async def test_probe_without_arrays_keeps_the_last_one():
 async def test_no_color_still_shows_the_unit(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = PaneApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         pane = app.query_one(NeuronPane)
         pane.select(1, 4, "c")
         text = pane.render()

@@ -3,8 +3,6 @@ from rich.cells import cell_len
 from rich.color import Color
 from rich.console import Console
 
-CONSOLE = Console()
-
 from tuirnn.tui.neuron_render import (
     SCALE,
     activation_style,
@@ -18,6 +16,8 @@ from tuirnn.tui.neuron_render import (
     scale_step,
     wrap,
 )
+
+CONSOLE = Console()
 
 
 def test_scale_is_diverging_and_256_exact():
@@ -79,7 +79,7 @@ def test_prediction_strip_shows_top_k_with_probabilities():
 
 def test_render_text_with_prediction_rows():
     lines = render_text("hello\nworld", [0.5] * 11, 20, predictions=([[0]] * 11, [[1.0]] * 11, "o"))
-    assert [l.plain for l in lines] == ["hello↵", "oooooo", "world", "ooooo"]
+    assert [line.plain for line in lines] == ["hello↵", "oooooo", "world", "ooooo"]
 
 
 def test_html_page_is_self_contained_and_escaped():
