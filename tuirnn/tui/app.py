@@ -91,7 +91,7 @@ class MonitorApp(App[int]):
 
     def request_stop(self, force: bool) -> None:
         self.quit_requested = True
-        if force or not self.training_alive:
+        if force or not self.training_alive or self.control is None:
             self.exit(self.exit_status())
             return
         self.control.stop()

@@ -7,9 +7,10 @@ answers with events, which is how every effect (paused, sample, checkpoint) reac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
@@ -27,6 +28,7 @@ from ..core.events import (
     SampleGenerated,
 )
 from ..remote.client import RequestRefused, TrainerGone
+from .monitor_keys import MONITOR_BINDINGS
 from .state import Activity, RunState, SampleEntry
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
@@ -42,50 +44,11 @@ from .widgets.status_header import StatusHeader
 
 # after these the trainer runs no steps for a while (an eval's sample and checkpoints follow
 # EvalCompleted), so a redraw takes no CPU from it, even where it trains on every core
-
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
-# key rows of two or more bindings (one line in the help screen, one footer entry)
-PAUSE = Binding.Group("Pause")
-HISTORY = Binding.Group("Older/newer", compact=True)
-DIFF = Binding.Group("Diff")
-SMOOTHING = Binding.Group("Smoothing", compact=True)
-TABS = Binding.Group("Tabs", compact=True)
 
 
 class MonitorScreen(Screen):
-    # Each key once: the footer word, then the line the help screen, palette and README show
-    BINDINGS = [
-        # one of the two is active (check_action): the footer says Pause or Resume
-        Binding("space", "toggle_pause", "Pause", group=PAUSE,
-                tooltip="pause / resume training (at the next step boundary)"),
-        Binding("space", "resume", "Resume", group=PAUSE),
-        Binding("s", "sample", "Sample", tooltip="sample now: prime, temperature, length, top-k, seed"),
-        Binding("c", "save", "Save", tooltip="save a checkpoint now (checkpoints/last.pt)"),
-        Binding("left_square_bracket", "older", "Older sample", group=HISTORY,
-                tooltip="older / newer sample in the Samples tab"),
-        Binding("right_square_bracket", "newer", "Newer sample", group=HISTORY),
-        Binding("e", "toggle_samples", "Timeline / other samples", show=False,
-                tooltip="Samples tab: the timeline of fixed samples / the other samples "
-                        "(random and requested)"),
-        Binding("b", "mark_base", "Mark diff base", show=False, group=DIFF,
-                tooltip="timeline: mark the selected sample as the diff's base / line diff of "
-                        "two fixed samples (the base, or else the one before, and the selected one)"),
-        Binding("equals_sign", "diff", "Diff two fixed samples", show=False, group=DIFF),
-        Binding("l", "toggle_log", "Log", tooltip="loss chart: linear / log scale"),
-        Binding("z", "chart_window", "Zoom the loss chart", show=False,
-                tooltip="loss chart: the whole run / its last 25% / its last 2000 iterations"),
-        Binding("comma", "smoothing(-1)", "Less smoothing", show=False, group=SMOOTHING,
-                tooltip="loss chart: less / more smoothing (EMA weight 0 to 0.99, shown in the title)"),
-        Binding("full_stop", "smoothing(1)", "More smoothing", show=False, group=SMOOTHING),
-        Binding("y", "toggle_clip", "Y range", show=False,
-                tooltip="loss chart: robust y range (the start of the window left out) / the full range"),
-        Binding("1", "tab('training')", "Training tab", show=False, group=TABS,
-                tooltip="Training / Samples / Neurons / Runs tab"),
-        Binding("2", "tab('samples')", "Samples tab", show=False, group=TABS),
-        Binding("3", "tab('neurons')", "Neurons tab", show=False, group=TABS),
-        Binding("4", "tab('runs')", "Runs tab", show=False, group=TABS),
-        Binding("question_mark", "help", "Keys", tooltip="help: every key"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*MONITOR_BINDINGS]   # tui/monitor_keys.py
 
     def __init__(self, state: RunState) -> None:
         super().__init__()
@@ -102,7 +65,7 @@ class MonitorScreen(Screen):
             self.compare_with(self.open_compare)
         if self.state.over or "diverged" in self.state.alerts:
             self.show_banner()
-        self.app.drain()
+        self.host.drain()
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.state, id="header")
@@ -122,13 +85,19 @@ class MonitorScreen(Screen):
 
     # --- attributes down ------------------------------------------------------------------
     @property
+    def host(self) -> Any:
+        """The MonitorApp, typed loosely: app.py imports this module, so this one cannot
+        import it back (no import cycles)."""
+        return self.app
+
+    @property
     def control(self):
-        return self.app.control
+        return self.host.control
 
     @property
     def neuron_pane(self) -> NeuronPane | None:
         found = self.query("#neuron-pane")
-        return found.first() if found else None
+        return found.first(NeuronPane) if found else None
 
     def apply_events(self, events: list) -> None:
         changed: set[str] = set()
@@ -227,7 +196,7 @@ class MonitorScreen(Screen):
     def cannot_serve(self, training_only: bool = False) -> str | None:
         """Why the trainer cannot answer a request now, or None. A run that finished normally
         still answers sample/probe/save (the trainer serves until quit), but cannot pause."""
-        st, app = self.state, self.app
+        st, app = self.state, self.host
         if app.control is None:
             return "the trainer is gone and left no checkpoint"
         if getattr(app, "serves_checkpoint", False):   # the monitor answers from a checkpoint
