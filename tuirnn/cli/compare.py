@@ -52,12 +52,18 @@ def main(args) -> int:
     if args.open and not sys.stdout.isatty():
         raise UserError("tuirnn compare --open needs a terminal; leave out --open to print the table")
     paths = resolve_all(args.runs, Path(args.root))
-    runs = []
+    from ..core.eventfile import EventFileError
+    runs, named = [], {p.resolve() for p in paths[:len(args.runs)]}
     for path in paths:
         if not (path / "events.jsonl").is_file():
             raise UserError(f"{path}: no events.jsonl there, so no curve to compare; give a "
                             "folder that `tuirnn ls` lists")
-        runs.append(load_run(path))
+        try:
+            runs.append(load_run(path))
+        except EventFileError as e:
+            if path.resolve() in named:     # the run asked for: its one line, exit 2
+                raise
+            print(f"skipped: {e}", file=sys.stderr)    # one found beside it: the rest go on
     if len(runs) < 2:
         raise UserError(f"no other run under {paths[0].resolve().parent}/ to compare "
                         f"{paths[0].name} with; name two or more runs")

@@ -63,7 +63,10 @@ def main(args) -> int:
             print(f"no runs yet: {root}/ does not exist (tuirnn run makes it)")
             return 0
         raise UserError(f"{args.folder!r} is not a folder; give the folder that holds the runs")
-    runs = summaries(root)
+    problems: list[str] = []
+    runs = summaries(root, problems)
+    for line in problems:            # someone else's broken folder: said, and the rest listed
+        print(f"skipped: {line}", file=sys.stderr)
     if not runs:
         print(f"no runs under {root}/")
         return 0

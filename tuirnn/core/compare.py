@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from .eventfile import EventFileError, read_bytes
 from .runlog import read_events
 from .runstate import EVENTS_NAME, is_run_folder
 
@@ -37,7 +38,8 @@ class RunCurve:
 
 def load_run(path: Path) -> RunCurve:
     """A run folder's curve and config: its evals from events.jsonl (read_events skips the
-    other lines unparsed), its config from the newest RunStarted, else config.yaml."""
+    other lines unparsed), its config from the newest RunStarted, else config.yaml.
+    EventFileError (one line) when events.jsonl is there but cannot be read."""
     path = Path(path)
     events = read_events(path / EVENTS_NAME, only=("RunStarted", "EvalCompleted", "RunFinished")) \
         if (path / EVENTS_NAME).is_file() else []
@@ -52,10 +54,11 @@ def load_run(path: Path) -> RunCurve:
                 val.append((ev.iteration, ev.val_loss))
         iteration = max(iteration, getattr(ev, "iteration", 0) or 0)
     if not config and (path / "config.yaml").is_file():
-        try:
-            loaded = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+        try:     # read as the log is (another user's folder): no FIFO wait, no huge file
+            data, _ = read_bytes(path / "config.yaml", max_bytes=1 << 20)
+            loaded = yaml.safe_load(data.decode("utf-8"))
             config = loaded if isinstance(loaded, dict) else {}
-        except (OSError, yaml.YAMLError):
+        except (EventFileError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
             config = {}
     return RunCurve(path.name, path, config, val, iteration)
 

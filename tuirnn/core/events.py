@@ -201,14 +201,53 @@ def to_json_dict(event: Any) -> dict[str, Any]:
     return out
 
 
+# An int field holds an iteration, a count or a seed: never near this. A bigger one is not
+# ours, and as a float it would overflow.
+_INT_LIMIT = 1 << 63
+
+
+def _fits(v: Any, kind: str) -> bool:
+    """Whether a JSON value fits one annotation (the strings `from __future__ import
+    annotations` leaves): floats may be NaN or inf (a diverged loss is logged as it was)."""
+    if " | " in kind:
+        return any(_fits(v, k) for k in kind.split(" | "))
+    match kind:
+        case "None":
+            return v is None
+        case "str":
+            return isinstance(v, str)
+        case "bool":
+            return isinstance(v, bool)
+        case "int":
+            return isinstance(v, int) and not isinstance(v, bool) and abs(v) < _INT_LIMIT
+        case "float":
+            return isinstance(v, float) or _fits(v, "int")
+        case "tuple[float, ...]":
+            return isinstance(v, list) and all(_fits(x, "float") for x in v)
+        case "dict[str, Any]":
+            return isinstance(v, dict)
+        case "bytes":       # never in JSON; the socket's binary frames fill them in
+            return isinstance(v, bytes)
+    return False            # an annotation not foreseen here: refused, not guessed
+
+
 def from_json_dict(d: dict[str, Any]) -> Any:
-    """Inverse of to_json_dict for the events that keep all their fields."""
+    """Inverse of to_json_dict for the events that keep all their fields. The log and the
+    socket are untrusted input: KeyError for an unknown event or a missing field, TypeError
+    for a value that is not its field's type (so no reader meets a str where an int goes)."""
     cls = EVENT_TYPES[d["event"]]
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in d:
             v = d[f.name]
-            kwargs[f.name] = tuple(v) if isinstance(v, list) else v
+            kind = str(f.type)
+            if not _fits(v, kind):
+                raise TypeError(f"{cls.__name__}.{f.name}: {type(v).__name__} is not {kind}")
+            if kind == "tuple[float, ...]":
+                v = tuple(float(x) for x in v)
+            elif kind.startswith("float") and isinstance(v, int):    # JSON wrote 3.0 as 3
+                v = float(v)
+            kwargs[f.name] = v
         elif f.type == "bytes":
             kwargs[f.name] = b""
     return cls(**kwargs)

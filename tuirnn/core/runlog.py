@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .events import ProbeCompleted, RunResumed, StepsCompleted, from_json_dict, to_json_dict
+from .eventfile import read_file_events
+from .events import ProbeCompleted, RunResumed, StepsCompleted, to_json_dict
 from .runfolder import (
     LOCK_NAME,
     LOCK_RETRY_S,
@@ -92,22 +93,15 @@ class EventLog:
 
 
 def read_events(path: Path, raw: bool = False, only: tuple[str, ...] | None = None) -> list[Any]:
-    """Events from an events.jsonl, as the run's history (drop_abandoned) unless raw; lines
-    that do not parse (a torn line from a crash) are skipped. only: the event names wanted
-    (RunResumed is kept too, for the history); other lines are skipped unparsed, which reads
-    a long run's log many times faster."""
-    out = []
-    names = None if only is None else tuple(f'"{n}"' for n in (*only, "RunResumed"))
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if names is not None and not any(n in line for n in names):
-                continue
-            try:
-                out.append(from_json_dict(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
+    """Events from an events.jsonl, as the run's history (drop_abandoned) unless raw. The
+    file is read by eventfile: never blocking, bounded, bad lines (a torn line from a crash,
+    or one someone else planted) skipped; EventFileError (one line) when it cannot be read.
+    only: the event names wanted (RunResumed is kept too, for the history); other lines are
+    skipped unparsed, which reads a long run's log many times faster."""
+    names = None if only is None else (*only, "RunResumed")
+    out = read_file_events(path, names)
     if names is not None:    # a sample's text may quote an event name: keep only the named
-        out = [ev for ev in out if type(ev).__name__ in (*only, "RunResumed")]
+        out = [ev for ev in out if type(ev).__name__ in names]
     return out if raw else drop_abandoned(out)
 
 

@@ -10,15 +10,12 @@ few lines it needs (found from the end), not every event.
 """
 from __future__ import annotations
 
-import json
-import mmap
-import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from .events import from_json_dict
+from .eventfile import loads, parse_line, read_bytes
 
 EVENTS_NAME = "events.jsonl"
 
@@ -91,7 +88,7 @@ class RunSummary:
 class _Log:
     """events.jsonl as bytes: the last line of each event kind, found without parsing all."""
 
-    def __init__(self, data: bytes | mmap.mmap) -> None:
+    def __init__(self, data: bytes) -> None:
         self.data = data
 
     def last_pos(self, name: str) -> int:
@@ -106,11 +103,8 @@ class _Log:
             return None
         start = self.data.rfind(b"\n", 0, pos) + 1
         end = self.data.find(b"\n", pos)
-        try:
-            raw = self.data[start:end if end >= 0 else len(self.data)]
-            return from_json_dict(json.loads(raw))
-        except (ValueError, KeyError, TypeError):   # a torn last line (a crash mid-write)
-            return None
+        # None for a torn last line (a crash mid-write) or one planted to break a parser
+        return parse_line(self.data[start:end if end >= 0 else len(self.data)])
 
     def last(self, name: str) -> Any | None:
         return self.line_at(self.last_pos(name))
@@ -119,11 +113,9 @@ class _Log:
         """The iteration of the newest whole line that has one (0: none)."""
         tail = self.data[max(0, len(self.data) - tail_bytes):]
         for raw in reversed(tail.split(b"\n")):
-            try:
-                it = json.loads(raw).get("iteration")
-            except (ValueError, AttributeError):   # empty, torn or cut by the tail
-                continue
-            if isinstance(it, int) and it >= 0:
+            d = loads(raw)                     # None: empty, torn or cut by the tail
+            it = d.get("iteration") if isinstance(d, dict) else None
+            if isinstance(it, int) and not isinstance(it, bool) and 0 <= it < 1 << 63:
                 return it
         return 0
 
@@ -140,30 +132,26 @@ def status_from(log: _Log, live: bool) -> RunStatus:
 
 
 def summarize(run_dir: Path, live: bool, attachable: bool = False) -> RunSummary:
-    """The state of one run folder; `live`: whether its trainer is running now."""
+    """The state of one run folder; `live`: whether its trainer is running now.
+    EventFileError (one line) when its events.jsonl is there but cannot be read: a FIFO, a
+    link, a folder, too big (eventfile.read_bytes). The bytes are read, not mapped: a file
+    someone truncates under a map kills the reader with SIGBUS."""
     path = Path(run_dir) / EVENTS_NAME
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-            updated = os.fstat(f.fileno()).st_mtime
-    except OSError:
+        data, updated = read_bytes(path)
+    except FileNotFoundError:                # a folder with only its config.yaml yet
         data, updated = b"", _mtime(Path(run_dir))
-    try:
-        log = _Log(data)
-        started = log.last("RunStarted")
-        best = None
-        for name in ("EvalCompleted", "RunFinished"):
-            ev = log.last(name)
-            if ev is not None and ev.best_val_loss is not None:
-                best = ev.best_val_loss if best is None else min(best, ev.best_val_loss)
-        return RunSummary(path=Path(run_dir), status=status_from(log, live), live=live,
-                          iteration=log.last_iteration(),
-                          max_iters=started.max_iters if started is not None else None,
-                          best_val_loss=best, updated=updated, attachable=attachable)
-    finally:
-        if isinstance(data, mmap.mmap):
-            data.close()
+    log = _Log(data)
+    started = log.last("RunStarted")
+    best = None
+    for name in ("EvalCompleted", "RunFinished"):
+        ev = log.last(name)
+        if ev is not None and ev.best_val_loss is not None:
+            best = ev.best_val_loss if best is None else min(best, ev.best_val_loss)
+    return RunSummary(path=Path(run_dir), status=status_from(log, live), live=live,
+                      iteration=log.last_iteration(),
+                      max_iters=started.max_iters if started is not None else None,
+                      best_val_loss=best, updated=updated, attachable=attachable)
 
 
 def _mtime(path: Path) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core import runlog
 from ..core.errors import UserError
+from ..core.eventfile import EventFileError
 from ..core.runstate import EVENTS_NAME, RunSummary, is_run_folder, summarize
 from .paths import is_answering
 
@@ -35,11 +36,18 @@ def _updated(path: Path) -> float:
     return 0.0
 
 
-def summaries(root: Path) -> list[RunSummary]:
+def summaries(root: Path, problems: list[str] | None = None) -> list[RunSummary]:
+    """The runs under `root` that can be read. A folder whose events.jsonl cannot be (a FIFO,
+    a link, too big: someone else's on a shared run.root) is left out, its one-line reason
+    added to `problems`: one bad folder never hides the others."""
     out = []
     for p in run_folders(root):
         attachable = is_answering(p)
-        out.append(summarize(p, attachable or runlog.is_live(p), attachable))
+        try:
+            out.append(summarize(p, attachable or runlog.is_live(p), attachable))
+        except EventFileError as e:
+            if problems is not None:
+                problems.append(str(e))
     return out
 
 

@@ -10,6 +10,7 @@ curve comes live from the RunState. The chart follows the loss chart's `l` (log)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...core.compare import RunCurve, load_run, other_runs, table_rows
+from ...core.errors import UserError
 from ..compare_render import MARKERS, Curve, compare_chart, compare_table, curve_styles
 from ..state import RunState
 
@@ -81,17 +83,19 @@ class RunsTab(Widget):
     def reload(self) -> None:
         """Read the other runs again (their logs grow while they train)."""
         this = self.this_run()
+        here = this.path if this is not None else None     # this_run always gives a path
         if self.paths is not None:
-            paths = [p for p in self.paths if this is None or p.resolve() != this.path.resolve()]
-        elif this is not None:
-            paths = other_runs(this.path.parent, this.path, limit=len(MARKERS) - 1)
+            paths = [p for p in self.paths if here is None or p.resolve() != here.resolve()]
+        elif here is not None:
+            paths = other_runs(here.parent, here, limit=len(MARKERS) - 1)
         else:
             paths = []
         self.others, unreadable = [], []
         for path in paths[:len(MARKERS) - 1]:
             try:
                 self.others.append(load_run(path))
-            except (OSError, UnicodeDecodeError) as e:
+            except (UserError, OSError, ValueError) as e:   # EventFileError: a FIFO, a link..
+                # someone else's folder beside this run: named in the note, never a crash
                 unreadable.append(f"{path.name} ({e.__class__.__name__})")
         self.note = f"not read: {', '.join(unreadable)}" if unreadable else ""
         self.redraw()
@@ -112,8 +116,9 @@ class RunsTab(Widget):
         chart.curves = [Curve(m, s, r.val) for m, s, r in zip(markers, styles, runs)]
         loss_chart = self.screen.query("#loss")
         if loss_chart:
-            chart.log_scale, chart.clip = loss_chart.first().log, loss_chart.first().clip
-        where = "under " + str(this.path.parent) if self.paths is None else "named"
+            first: Any = loss_chart.first()     # the LossChart: its `log` is not Widget.log
+            chart.log_scale, chart.clip = first.log, first.clip
+        where = "under " + str(Path(this.path or ".").parent) if self.paths is None else "named"
         chart.border_title = (f"val loss · A this run · {len(self.others)} other runs {where}"
                               + (" · log" if chart.log_scale else ""))
         header, rows = table_rows(runs, markers)
