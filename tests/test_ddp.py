@@ -381,3 +381,17 @@ def test_two_ranks_diverged_and_watched_pause_with_the_banner(tmp_path):
         kill_tree(proc)
     logged = (run / "events.jsonl").read_text()
     assert '"action": "paused"' in logged and '"reason": "stopped"' in logged
+
+
+def test_two_ranks_raise_the_plateau_alert_once_from_the_agreed_val_loss(tmp_path):
+    """learning_rate 1e-12 (below float32 resolution): the val loss never improves, so a plateau is raised (by rank 0, from
+    the val loss every rank agreed on) and the run ends normally."""
+    cfg = write_config(tmp_path, max_iters=20)
+    done = subprocess.run(tuirnn(cfg, "--nproc", 2, "--headless", "--set", "train.learning_rate=1e-12",
+                                 "--set", "train.eval_every=5", "--set", "train.plateau_evals=2"),
+                          env=env(), capture_output=True, text=True, timeout=180, start_new_session=True)
+    assert done.returncode == 0, done.stderr
+    logged = [json.loads(line) for line in (only_run(tmp_path) / "events.jsonl").read_text().splitlines()]
+    plateaus = [e for e in logged if e["event"] == "AlertRaised" and e["kind"] == "plateau"]
+    assert len(plateaus) == 1 and plateaus[0]["iteration"] == 15, plateaus
+    assert logged[-1]["event"] == "RunFinished" and logged[-1]["reason"] == "max_iters"
