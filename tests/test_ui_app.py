@@ -204,9 +204,9 @@ async def test_log_toggle_and_help():
     async with app.run_test(size=SIZE) as pilot:
         chart = app.monitor.query_one(LossChart)
         await pilot.press("l")
-        assert chart.log and "log" in chart.border_title
+        assert chart.log_scale and "log" in chart.border_title
         await pilot.press("l")
-        assert not chart.log
+        assert not chart.log_scale
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = screenshot_text(app)
@@ -236,9 +236,9 @@ async def test_command_palette_lists_the_monitor_commands():
         await commands["Neurons tab"].callback()
         assert app.monitor.query_one(TabbedContent).active == "neurons"
         await commands["Log"].callback()
-        assert app.monitor.query_one(LossChart).log
+        assert app.monitor.query_one(LossChart).log_scale
         await commands["Log"].callback()
-        assert not app.monitor.query_one(LossChart).log
+        assert not app.monitor.query_one(LossChart).log_scale
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+c"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 from tuirnn.core.events import (
     CheckpointSaved,
@@ -17,7 +18,7 @@ VOCAB = "\n !\"',.:;?abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ世界"
 
 
 def run_started(**kw) -> RunStarted:
-    fields = dict(run_name="tiny-demo", run_dir="/tmp/runs/tiny-demo", cell="lstm", hidden_size=128,
+    fields: dict[str, Any] = dict(run_name="tiny-demo", run_dir="/tmp/runs/tiny-demo", cell="lstm", hidden_size=128,
                   num_layers=2, num_params=215_000, device="cpu", vocab=VOCAB,
                   train_chars=1_000_000, val_chars=50_000, iters_per_epoch=400, max_iters=2000,
                   start_iter=0, batch_size=50, seq_length=50, learning_rate=2e-3,

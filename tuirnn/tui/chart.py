@@ -211,7 +211,7 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
         return names.index(name)
 
     styles = np.where(masks[1] > 0, style_id(style.smooth), style_id(style.raw))
-    val_rows = to_rows(np.array([v for _, v in vals], dtype=float)) // 4 if vals else []
+    val_rows: list[int] = (to_rows(np.array([v for _, v in vals], dtype=float)) // 4).tolist() if vals else []
     val_id = style_id(style.val)
     for row, col, ch in val_line_cells([(int(r), to_col(it) // 2) for (it, _), r in zip(vals, val_rows)]):
         chars[row, col], styles[row, col] = ord(ch), val_id
@@ -227,14 +227,14 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
     # style runs of every row at once: where the style changes, as (row, column) pairs
     change_rows, change_cols = np.nonzero(styles[:, 1:] != styles[:, :-1])
     row_ends = np.searchsorted(change_rows, np.arange(plot_h), side="right").tolist()
-    change_cols = (change_cols + 1).tolist()
+    run_starts = (change_cols + 1).tolist()       # a run starts one past each change
     label_run = [(0, LABEL_W, style.axis)] if style.axis else []
-    rows: list[Row] = []
+    rows = []
     at = 0
     for row in range(plot_h):
         mark, value = label_rows.get(row, ("", None))
         label = (mark + f"{value:.3g}").rjust(LABEL_W - 1) + " " if value is not None else ""
-        cuts = [0, *change_cols[at:row_ends[row]], plot_w]
+        cuts = [0, *run_starts[at:row_ends[row]], plot_w]
         at = row_ends[row]
         row_styles = styles[row].tolist()
         runs = label_run + [(LABEL_W + a, LABEL_W + b, names[row_styles[a]])

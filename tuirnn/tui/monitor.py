@@ -290,7 +290,7 @@ class MonitorScreen(Screen):
 
     def action_toggle_log(self) -> None:
         chart = self.query_one(LossChart)
-        chart.log = not chart.log
+        chart.log_scale = not chart.log_scale
 
     def action_chart_window(self) -> None:
         self.query_one(LossChart).cycle_window()

@@ -133,11 +133,12 @@ def render_line(text: str, start: int, end: int, values, cursor: int | None = No
     Neighbours on the same colour step share one span: a redraw stays a few ms per screen."""
     out = Text(no_wrap=True, overflow="crop", end="")
     styles = _STYLES[no_color]
-    run, run_step = [], None
+    run: list[str] = []
+    run_step: int | None = None                  # None: no run open (start, or after the cursor)
     for t in range(start, end):
         step = scale_step(float(values[t]))
         if t == cursor or step != run_step:
-            if run:
+            if run and run_step is not None:
                 out.append("".join(run), styles[run_step])
             run, run_step = [], step
         if t == cursor:
@@ -147,7 +148,7 @@ def render_line(text: str, start: int, end: int, values, cursor: int | None = No
             run_step = None
             continue
         run.append(glyph(text[t]))
-    if run:
+    if run and run_step is not None:
         out.append("".join(run), styles[run_step])
     return out
 
@@ -166,15 +167,16 @@ def render_prediction_row(text: str, start: int, end: int, top_ids, top_probs, v
     probability; same cell widths as render_line so the two rows stay aligned."""
     out = Text(no_wrap=True, overflow="crop", end="")
     styles = _STYLES[no_color]
-    run, run_step = [], None
+    run: list[str] = []
+    run_step: int | None = None
     for t in range(start, end):
         step = scale_step(float(top_probs[t][0]))
-        if step != run_step and run:
+        if step != run_step and run and run_step is not None:
             out.append("".join(run), styles[run_step])
             run = []
         run_step = step
         run.append(fit(guess_glyph(vocab[int(top_ids[t][0])]), glyph_width(text[t])))
-    if run:
+    if run and run_step is not None:
         out.append("".join(run), styles[run_step])
     return out
 

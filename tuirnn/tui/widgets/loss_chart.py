@@ -7,6 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from ..chart import (
@@ -33,7 +34,7 @@ class LossChart(Widget):
     drawing, the series averaged into pixel columns first, rows straight into Segments).
     """
 
-    log: reactive[bool] = reactive(False)
+    log_scale: reactive[bool] = reactive(False)   # not `log`: that is Widget.log, the logger
     window: reactive[int] = reactive(0)
     clip: reactive[bool] = reactive(True)
     MIN_REDRAW_INTERVAL = 2.0    # s between redraws for new losses (the header shows them at once)
@@ -43,7 +44,7 @@ class LossChart(Widget):
         self.state = state
         self._cache: tuple[tuple, list[Strip]] | None = None
         self._last_redraw = 0.0
-        self._redraw_timer = None
+        self._redraw_timer: Timer | None = None
 
     def data_changed(self, now: bool = False) -> None:
         """New losses: redraw now, or once MIN_REDRAW_INTERVAL has passed since the last one.
@@ -84,13 +85,13 @@ class LossChart(Widget):
         for label, name in (("⠉ raw", st.raw), (f"⠉ smoothed {self.state.smoothing:.2f}", st.smooth),
                             ("─ val", st.val), ("★ best", st.best)):
             parts += [(label, Style.parse(name) if name else Style()), " · "]
-        view = [("log" if self.log else "linear"), WINDOWS[self.window]]
+        view = [("log" if self.log_scale else "linear"), WINDOWS[self.window]]
         if not self.clip:
             view.append("full y")
         self.border_title = Text.assemble(*parts, " · ".join(view))
         self.refresh()
 
-    def watch_log(self) -> None:
+    def watch_log_scale(self) -> None:
         self.update_title()
 
     def watch_window(self) -> None:
@@ -112,13 +113,13 @@ class LossChart(Widget):
         first = window_start(len(raw), WINDOWS[self.window])
         return chart_rows(raw[first:], smooth[first:], st.val, st.best,
                           self.content_size.width, self.content_size.height,
-                          log=self.log, x0=st.loss_start + first, clip=self.clip,
+                          log=self.log_scale, x0=st.loss_start + first, clip=self.clip,
                           style=self.chart_style())
 
     def strips(self) -> list[Strip]:
         w, h = self.content_size.width, self.content_size.height
         base = self.visual_style.rich_style    # the widget's own colours under the chart's
-        key = (self.state.version, w, h, self.log, self.window, self.clip, base)
+        key = (self.state.version, w, h, self.log_scale, self.window, self.clip, base)
         if self._cache is None or self._cache[0] != key:
             strips = [Strip(row_segments(row, base), w) for row in self.chart_rows()]
             self._cache = (key, strips)

@@ -99,7 +99,8 @@ class NeuronFinder(ModalScreen[UnitScore | None]):
                       if self.scores else f"{pattern_label(pattern)}: no variation in this text")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_list.id == "finder-patterns" and event.option.id != self.pattern:
+        if (event.option_list.id == "finder-patterns" and event.option.id is not None
+                and event.option.id != self.pattern):
             self.rank(event.option.id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

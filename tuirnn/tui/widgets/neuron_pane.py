@@ -162,6 +162,7 @@ class NeuronPane(Widget, can_focus=True):
         return self.result.unit(self.effective_kind, self.layer_index, self.unit)
 
     def lines(self, width: int) -> list[tuple[int, int]]:
+        assert self.result is not None, "drawn only once a probe has come"
         key = (self.result.text, width)
         if self._wrapped is None or self._wrapped[:2] != key:
             self._wrapped = (*key, R.wrap(self.result.text, width))
@@ -230,6 +231,7 @@ class NeuronPane(Widget, can_focus=True):
     def cursor_line(self, no_color: bool, width: int = 80) -> Text:
         """'char 12 x = +0.486  next: e 41% …': as many guesses as fit `width` (never cut)."""
         r, t = self.result, self.cursor
+        assert r is not None, "drawn only once a probe has come"
         if self.surprisal:
             out = S.cursor_text(r, t, no_color)
         else:
@@ -348,7 +350,11 @@ class NeuronPane(Widget, can_focus=True):
         self.app.push_screen(NeuronPrompt(
             "Text to probe (type or paste; Ctrl+S probes, Esc cancels)", multiline=True,
             value=typed or "", hint=f"up to {MAX_CHARS} characters; characters the model "
-            "never saw are left out"), lambda text: text and self.request(text, "typed"))
+            "never saw are left out"), self._typed)
+
+    def _typed(self, text: str | None) -> None:
+        if text:
+            self.request(text, "typed")
 
     def action_open_file(self) -> None:
         self.app.push_screen(NeuronPrompt("File to probe (UTF-8 text; path, then Enter)",

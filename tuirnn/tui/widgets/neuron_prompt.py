@@ -44,7 +44,7 @@ class NeuronPrompt(ModalScreen[str | None]):
 
     def action_submit(self) -> None:
         widget = self.query_one("#prompt-value")
-        answer = widget.text if isinstance(widget, TextArea) else widget.value
+        answer = widget.text if isinstance(widget, TextArea) else self.query_one("#prompt-value", Input).value
         error = self.validate(answer) if self.validate is not None else None
         if error:
             hint = self.query_one("#prompt-hint", Static)

@@ -10,7 +10,6 @@ curve comes live from the RunState. The chart follows the loss chart's `l` (log)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from ...core.compare import RunCurve, load_run, other_runs, table_rows
 from ...core.errors import UserError
 from ..compare_render import MARKERS, Curve, compare_chart, compare_table, curve_styles
 from ..state import RunState
+from .loss_chart import LossChart
 
 
 class CompareChart(Widget):
@@ -116,8 +116,8 @@ class RunsTab(Widget):
         chart.curves = [Curve(m, s, r.val) for m, s, r in zip(markers, styles, runs)]
         loss_chart = self.screen.query("#loss")
         if loss_chart:
-            first: Any = loss_chart.first()     # the LossChart: its `log` is not Widget.log
-            chart.log_scale, chart.clip = first.log, first.clip
+            first = loss_chart.first(LossChart)
+            chart.log_scale, chart.clip = first.log_scale, first.clip
         where = "under " + str(Path(this.path or ".").parent) if self.paths is None else "named"
         chart.border_title = (f"val loss · A this run · {len(self.others)} other runs {where}"
                               + (" · log" if chart.log_scale else ""))
