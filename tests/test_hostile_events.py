@@ -220,3 +220,17 @@ def test_runs_tab_shows_the_other_runs(tmp_path, monkeypatch, kind):
             else:
                 assert "bad" in names
     bounded(check)
+
+
+def test_compare_a_deep_config_value_is_short(tmp_path, capsys):
+    """A RunStarted whose config nests as deep as JSON allows: parsed, compared, shown short."""
+    root = tmp_path / "runs"
+    make_run(root, "good", started(root / "good"), EvalCompleted(1, 0.1, 1.0, 1.0, True))
+    bad = root / "bad"
+    bad.mkdir()
+    st = to_json_dict(started(bad))
+    st["config"] = {"model": {"x": "DEEP"}}
+    text = json.dumps(st).replace('"DEEP"', "[" * 900 + "]" * 900)
+    (bad / "events.jsonl").write_text(text + "\n" + line(EvalCompleted(1, 0.1, 1.2, 1.2, True)))
+    code, out, _ = cli(capsys, "compare", "good", "bad", "--root", str(root))
+    assert code == 0 and "[[[...]]]" in out and max(len(x) for x in out.splitlines()) < 200

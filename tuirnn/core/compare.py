@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from .errors import shown
 from .eventfile import EventFileError, read_bytes
 from .runlog import read_events
 from .runstate import EVENTS_NAME, is_run_folder
@@ -99,7 +100,16 @@ def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
     for f in flat:
         keys += [k for k in f if k not in keys]
     missing = object()
-    return [k for k in keys if len({repr(f.get(k, missing)) for f in flat}) > 1]
+    return [k for k in keys if len({_same(f.get(k, missing)) for f in flat}) > 1]
+
+
+def _same(value: Any) -> str:
+    """What equality of config values is judged by; a value nested deeper than repr can go
+    (another user's hand-made log) is only ever equal to itself."""
+    try:
+        return repr(value)
+    except RecursionError:
+        return f"<deep {id(value)}>"
 
 
 def fmt_value(value: Any) -> str:
@@ -111,8 +121,10 @@ def fmt_value(value: Any) -> str:
             return "yes" if value else "no"
         case float():
             return f"{value:g}"
-        case _:
-            return str(value)
+        case str():
+            return value if len(value) <= 40 else value[:39] + "…"
+        case _:          # a list or a dict, perhaps huge or deep: a short repr, never all of it
+            return shown(value, 40)
 
 
 def table_rows(runs: list[RunCurve], markers: list[str]) -> tuple[list[str], list[list[str]]]:
