@@ -91,6 +91,7 @@ class FakeTrainer:
         match r:
             case SampleRequest():
                 text = r.prime + "ab" * (r.length // 2)
+                assert r.request_id is not None, "a client's request carries its id"
                 self.emit(SampleChunkGenerated(r.request_id, r.prime))
                 self.emit(SampleChunkGenerated(r.request_id, text[len(r.prime):]))
                 self.emit(SampleGenerated(self.iteration, text, r.prime, r.temperature, r.top_k,

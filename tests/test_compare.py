@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ui_fakes import run_started, sync
@@ -27,7 +28,7 @@ def make_run(root: Path, name: str, hidden: int, layers: int, floor: float,
     about `floor`."""
     run_dir = root / name
     run_dir.mkdir(parents=True)
-    events = [run_started(run_name=name, run_dir=str(run_dir), hidden_size=hidden,
+    events: list[Any] = [run_started(run_name=name, run_dir=str(run_dir), hidden_size=hidden,
                           num_layers=layers, config=config(hidden, layers, name))]
     for k in range(1, evals + 1):
         it = k * every

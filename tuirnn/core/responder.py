@@ -39,9 +39,9 @@ class Responder:
                default_seed: int) -> None:
         r = request
         seed = default_seed if r.seed is None else r.seed
-        streaming = r.stream and r.request_id is not None
-        if streaming and r.prime:
-            self.emit(SampleChunkGenerated(r.request_id, r.prime))
+        sid = r.request_id if r.stream else None     # streamed in chunks under this id
+        if sid is not None and r.prime:
+            self.emit(SampleChunkGenerated(sid, r.prime))
         chars: list[str] = []
         pending: list[str] = []
         last_flush = time.perf_counter()
@@ -49,17 +49,17 @@ class Responder:
             for ch in generate(self.model, self.vocab, r.length, r.prime, r.temperature, r.top_k,
                                seed, device=self.device):
                 chars.append(ch)
-                if streaming:
+                if sid is not None:
                     pending.append(ch)
                     if time.perf_counter() - last_flush > STREAM_EVERY_S:
-                        self.emit(SampleChunkGenerated(r.request_id, "".join(pending)))
+                        self.emit(SampleChunkGenerated(sid, "".join(pending)))
                         pending, last_flush = [], time.perf_counter()
         except UserError as e:  # e.g. a prime with unknown characters: say so, carry on
             self.emit(SampleGenerated(iteration, f"[{e}]", r.prime, r.temperature, r.top_k, seed,
                                       val_loss, 0.0, r.request_id))
             return
-        if pending:
-            self.emit(SampleChunkGenerated(r.request_id, "".join(pending)))
+        if pending and sid is not None:
+            self.emit(SampleChunkGenerated(sid, "".join(pending)))
         text = r.prime + "".join(chars)
         self.emit(SampleGenerated(iteration, text, r.prime, r.temperature, r.top_k, seed,
                                   val_loss, word_share(text, self.known_words), r.request_id))

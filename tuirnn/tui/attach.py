@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual.binding import Binding
 
@@ -24,6 +24,9 @@ from ..core.events import RunFailed, RunFinished, SampleChunkGenerated, SampleGe
 from ..remote.client import RemoteError, TrainerGone, connect
 from .app import MonitorApp
 from .messages import EventInbox, RunExited
+
+if TYPE_CHECKING:       # torch: imported for real only by a run without trainer
+    from ..core.responder import CheckpointResponder
 
 HANGUP_EXIT_S = 3.0     # a hung-up terminal may never take our last writes: leave anyway
 RESPONDER_EXIT_S = 10.0  # the checkpoint thread finishing its answer before we exit
@@ -65,7 +68,7 @@ class AttachedApp(MonitorApp):
         self.detached = False
         self.serves_checkpoint = False       # requests answered here, from a checkpoint
         self.default_text = default_text
-        self._responder = None               # a CheckpointResponder once the trainer is gone
+        self._responder: CheckpointResponder | None = None   # once the trainer is gone
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -130,9 +133,13 @@ def open_run(run_dir: Path) -> tuple[EventInbox, Any]:
     """Connect to `run_dir`'s trainer if it serves, else read its log: the inbox holds the
     history either way; returns (inbox, RemoteControl or None)."""
     inbox = EventInbox()
+
+    def history(events: list[Any]) -> None:
+        for ev in as_history(events):
+            inbox(ev)
+
     try:
-        control = connect(run_dir, on_event=inbox,
-                          on_history=lambda events: [inbox(ev) for ev in as_history(events)])
+        control = connect(run_dir, on_event=inbox, on_history=history)
     except RemoteError:
         if runlog.is_live(run_dir):
             raise
