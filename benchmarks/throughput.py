@@ -157,7 +157,7 @@ def run_plain(args, corpus, charrnn: bool = False) -> dict[str, float]:
         model = CharRNN(V, args.cell, args.hidden, args.layers, 0.0, args.embed)
     loop = C.PlainLoop(corpus.train, V, args.cell, args.hidden, args.layers, args.embed, 0.0,
                        args.batch, args.seq, seed=args.seed, model=model)
-    if charrnn:  # CharRNN wants a per-layer state list; adapt the carried state
+    if model is not None:  # CharRNN wants a per-layer state list; adapt the carried state
         loop.model = C.ListState(model)
         loop.opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     for _ in range(args.warmup):
