@@ -79,3 +79,25 @@ def test_an_unreadable_checkpoint_answers_samples_with_the_reason(tmp_path):
     done = wait_for(events, SampleGenerated)
     responder.control.stop()
     assert done.text.startswith("[") and "cannot be read" in done.text
+
+
+def test_requests_without_a_seed_get_a_fresh_one_each():
+    """`s` twice at one iteration with the seed field empty: two seeds, two texts; the
+    checkpoint's own sample (no request id) keeps the run's seed, so it repeats."""
+    from tuirnn.core.responder import Responder
+    cfg = Config()
+    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
+    torch.manual_seed(0)
+    model = build(len(VOCAB), cfg.model)
+    events: list = []
+    responder = Responder(model, VOCAB, torch.device("cpu"), events.append)
+    for rid in (1, 2, None, None):
+        responder.sample(SampleRequest(rid, "He", 1.0, 80, 0, seed=None, stream=False),
+                         iteration=300, val_loss=2.0, default_seed=1337 + 300)
+    a, b, own1, own2 = [e for e in events if isinstance(e, SampleGenerated)]
+    assert a.seed != b.seed and a.text != b.text
+    assert (own1.seed, own1.text) == (own2.seed, own2.text) and own1.seed == 1337 + 300
+    # a seed typed in again repeats the sample
+    responder.sample(SampleRequest(3, "He", 1.0, 80, 0, seed=a.seed, stream=False),
+                     iteration=300, val_loss=2.0, default_seed=0)
+    assert [e for e in events if isinstance(e, SampleGenerated)][-1].text == a.text

@@ -146,3 +146,11 @@ def test_resumed_run_shows_its_history_as_the_past():
     fresh.apply(StepsCompleted(iteration=510, epoch=1, losses=(1.0,) * 10, lr=1e-3,
                                chars_per_sec=1.0, elapsed_s=1.0))
     assert fresh.loss_start == 500
+
+
+def test_a_requested_sample_title_names_its_seed():
+    from tuirnn.tui.state import SampleEntry
+    asked = render.sample_title(SampleEntry("abc", 300, seed=81234, request_id=4), 0, 2).plain
+    own = render.sample_title(SampleEntry("abc", 300, seed=1637), 1, 2).plain
+    assert "seed 81234" in asked and "requested" in asked
+    assert "seed" not in own          # a checkpoint's sample: its seed is the run's

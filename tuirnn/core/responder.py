@@ -7,6 +7,7 @@ CheckpointResponder. Both emit the same events, so the monitor cannot tell them 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -38,7 +39,12 @@ class Responder:
     def sample(self, request: SampleRequest, iteration: int, val_loss: float | None,
                default_seed: int) -> None:
         r = request
-        seed = default_seed if r.seed is None else r.seed
+        if r.seed is not None:
+            seed = r.seed
+        elif r.request_id is None:      # a checkpoint's own sample: repeatable from the run
+            seed = default_seed
+        else:                           # asked for without a seed: a fresh one each time
+            seed = secrets.randbelow(2**31)   # (shown in the sample's title, to repeat it)
         sid = r.request_id if r.stream else None     # streamed in chunks under this id
         if sid is not None and r.prime:
             self.emit(SampleChunkGenerated(sid, r.prime))

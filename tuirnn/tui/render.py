@@ -200,6 +200,8 @@ def sample_title(entry, index: int, count: int) -> Text:
         t.append(" · real words ")
         t.append(fmt_share(entry.word_share), style="bold")
     if entry.request_id is not None:
+        if entry.seed is not None:      # a requested sample's seed: type it again to repeat it
+            t.append(f" · seed {entry.seed}")
         t.append(" · requested", style="italic")
     if not entry.done:
         t.append(" · generating…", style="bold yellow")
