@@ -45,11 +45,16 @@ def test_train_pause_sample_resume_quit_and_resume(tmp_path):
         tmux.keys("Enter")
         screen = tmux.wait_for("requested")
         end = time.monotonic() + 120  # generous: a loaded 2-core CI machine is slow
-        while not ("generating" not in screen and "The " in screen) and time.monotonic() < end:
+        while "generating" in screen and time.monotonic() < end:
             time.sleep(0.2)
             screen = tmux.capture()
-        assert "generating" not in screen and "The " in screen, screen
-        assert "PAUSED" in screen
+        assert "generating" not in screen and "PAUSED" in screen, screen
+        # the sample asked for, primed; its seed is fresh, so its length on screen varies
+        # (a long one shows its end): the log says what was drawn
+        asked = [e for e in events(run_dir)
+                 if e["event"] == "SampleGenerated" and e.get("request_id") is not None]
+        assert asked and asked[-1]["text"].startswith("The ") and asked[-1]["prime"] == "The "
+        assert f"seed {asked[-1]['seed']}" in screen, screen
         tmux.keys("Space")
         tmux.wait_for("TRAINING")
         tmux.keys("q")

@@ -186,9 +186,14 @@ def header_lines(st, width: int) -> list[Text]:
 
 
 def sample_title(entry, index: int, count: int) -> Text:
-    """'sample 3/12 · iter 2000 · val 1.602 · T 0.8 · words 43%' (plus prime / streaming)."""
+    """'sample 3/12 · iter 2000 · val 1.602 · T 0.8 · real words 43%', a requested one with
+    'requested, seed 81234' after the count (plus streaming)."""
     t = Text()
     t.append(f"sample {index + 1}/{count}", style="bold")
+    if entry.request_id is not None:    # first: at 80 columns the end of the title is cut
+        t.append(" · requested", style="italic")
+        if entry.seed is not None:      # its seed: typed in again, it repeats the sample
+            t.append(f", seed {entry.seed}")
     t.append(f" · iter {entry.iteration}")
     if entry.val_loss is not None:
         t.append(f" · val {fmt_loss(entry.val_loss)}")
@@ -199,10 +204,6 @@ def sample_title(entry, index: int, count: int) -> Text:
     if entry.word_share is not None:
         t.append(" · real words ")
         t.append(fmt_share(entry.word_share), style="bold")
-    if entry.request_id is not None:
-        if entry.seed is not None:      # a requested sample's seed: type it again to repeat it
-            t.append(f" · seed {entry.seed}")
-        t.append(" · requested", style="italic")
     if not entry.done:
         t.append(" · generating…", style="bold yellow")
     t.no_wrap, t.overflow = True, "ellipsis"
