@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserError
+from ..core.eventfile import named_log
 from ..core.events import EvalCompleted, SampleGenerated, StepsCompleted
 from ..core.runlog import read_events
 
@@ -122,11 +123,8 @@ def write_tensorboard(log_dir: Path, events: list[Any]) -> int:
 def main(args) -> int:
     if not args.csv and not args.tensorboard:
         raise UserError("export: say what to write: --csv FILE and/or --tensorboard DIR")
-    run_dir = Path(args.run)
-    log = run_dir / "events.jsonl"
-    if not log.is_file():
-        raise UserError(f"{args.run}: no events.jsonl there; give a run folder, e.g. one that "
-                        "`tuirnn ls` lists")
+    log = named_log(args.run)
+    run_dir = log.parent
     if args.csv and not Path(args.csv).resolve().parent.is_dir():
         raise UserError(f"--csv {args.csv}: its folder does not exist; create it or write elsewhere")
     if args.tensorboard:   # checked before any file is written, so a missing extra costs nothing

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import UserError
+from ..core.eventfile import named_log
 from ..core.events import SampleGenerated
 from ..core.runlog import read_events
 from ..tui.state import SampleEntry
@@ -39,11 +40,8 @@ def timeline_entries(events: list) -> tuple[list[SampleEntry], bool]:
 
 def main(args) -> int:
     from ..tui.timeline_render import entry_caption, timeline_html
-    run_dir = Path(args.run)
-    log = run_dir / "events.jsonl"
-    if not log.is_file():
-        raise UserError(f"{args.run}: no events.jsonl there; give a run folder, e.g. one that "
-                        "`tuirnn ls` lists")
+    log = named_log(args.run)
+    run_dir = log.parent
     if args.html and not Path(args.html).resolve().parent.is_dir():
         raise UserError(f"--html {args.html}: its folder does not exist; create it or write elsewhere")
     entries, fixed = timeline_entries(read_events(log))

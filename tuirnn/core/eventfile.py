@@ -120,3 +120,12 @@ def read_file_events(path: Path, names: tuple[str, ...] | None = None) -> list[A
     that can be read (see read_bytes)."""
     data, _ = read_bytes(path)
     return list(iter_events(data, names))
+
+
+def named_log(run: str) -> Path:
+    """RUN's events.jsonl, for a command given a run folder by name; one line if it has none."""
+    log = Path(run) / "events.jsonl"
+    if not log.is_file():
+        raise UserError(f"{run}: no events.jsonl there; give a run folder, e.g. one that "
+                        "`tuirnn ls` lists")
+    return log
