@@ -162,9 +162,14 @@ def test_attach_to_a_finished_run_shows_its_history_and_samples(tmp_path, corpus
         monitor.keys("s")
         monitor.wait_for("Sample now")
         monitor.keys(PRIME, literal=True)
+        monitor.wait_for(PRIME.strip(), timeout=20)   # echoed in the prime field: then Enter
         monitor.keys("Enter")
-        wait_until(lambda: "generating" not in (s := monitor.capture()) and PRIME in s
-                   and "requested" in s, 60, "the sample answered from the checkpoint")
+        try:
+            wait_until(lambda: "generating" not in (s := monitor.capture()) and PRIME in s
+                       and "requested" in s, 60, "the sample answered from the checkpoint")
+        except AssertionError:
+            print(monitor.capture())
+            raise
         monitor.keys("q")
         assert exit_status(done, timeout=30) == 0
     finally:

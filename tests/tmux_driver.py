@@ -35,9 +35,12 @@ class Tmux:
                   f"sleep 0.05; done; ")
         # no config file of the user's; `window-size manual`: the size given stays, whatever
         # clients come and go (a window resized back to 80x24 drew the monitor there)
+        # an explicit environment without LINES/COLUMNS: under pytest, readline has set them
+        # (80x24) in the C environment a plain subprocess inherits, and Textual obeys them
+        env = {k: v for k, v in os.environ.items() if k not in ("LINES", "COLUMNS")}
         subprocess.run([*self.tmux, "-f", "/dev/null", "new-session", "-d", "-s", self.name,
                         "-x", str(width), "-y", str(height), "-c", str(ROOT), settle + command,
-                        ";", "set-option", "-g", "window-size", "manual"], check=True)
+                        ";", "set-option", "-g", "window-size", "manual"], check=True, env=env)
 
     def capture(self) -> str:
         return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
