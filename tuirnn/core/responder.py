@@ -87,6 +87,27 @@ class Responder:
                                   request_id=request.request_id))
 
 
+def known_words_of(ckpt: dict) -> set[str]:
+    """The words of the run's training text, as the Trainer's Responder gets them (for a
+    sample's "real words" share): read from the corpus the checkpoint's config names when it
+    is here (the offline default, or data.path on disk; never downloads), else none."""
+    from . import config as config_mod
+    from .corpus import locate_corpus
+    from .data import decode_corpus, split_sizes, words_of
+    try:
+        data = config_mod.from_dict(ckpt.get("config", {})).data
+        if data.path is None and data.url is not None:
+            return set()
+        if data.path is not None and not Path(data.path).is_file():
+            return set()
+        name, raw = locate_corpus(data)
+        text = decode_corpus(raw, name, data.normalize_newlines)
+    except (UserError, OSError, ValueError):   # a corpus moved or changed: no measure
+        return set()
+    n_train, _, _ = split_sizes(len(text), data.val_frac, data.test_frac)
+    return words_of(text[:n_train][:5_000_000])     # the Trainer's cap (data.Corpus)
+
+
 class CheckpointResponder:
     """A stand-in trainer for a run whose trainer is gone: loads the run's checkpoint and
     answers sample/probe requests on a thread of its own (which owns that model).
@@ -116,7 +137,8 @@ class CheckpointResponder:
         self.iteration = int(self.ckpt.get("iteration", 0))
         self.val_loss = self.ckpt.get("val_loss")
         self.seed = int(self.ckpt.get("config", {}).get("train", {}).get("seed", 0))
-        self.responder = Responder(self.model, self.vocab, self.device, self.emit)
+        self.responder = Responder(self.model, self.vocab, self.device, self.emit,
+                                   known_words=known_words_of(self.ckpt))
 
     def _serve(self) -> None:
         try:

@@ -1,0 +1,47 @@
+"""A sample drawn on an ended run measures its real words against the run's own training text,
+as the trainer's samples do (not against an empty set, which always said 0%)."""
+from pathlib import Path
+
+import torch
+from test_responder import TEXT, VOCAB, wait_for
+
+from tuirnn.core import checkpoint as ckpt_mod
+from tuirnn.core.config import Config
+from tuirnn.core.events import SampleGenerated
+from tuirnn.core.model import build
+from tuirnn.core.responder import CheckpointResponder, known_words_of
+
+
+def checkpoint_on(tmp_path: Path, data_path: Path) -> Path:
+    cfg = Config()
+    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
+    cfg.data.path, cfg.data.val_frac = str(data_path), 0.1
+    torch.manual_seed(0)
+    model = build(len(VOCAB), cfg.model)
+    path = tmp_path / "last.pt"
+    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
+                          "model": model.state_dict(), "vocab": VOCAB, "config": cfg.to_dict(),
+                          "iteration": 42, "val_loss": 2.5}, path)
+    return path
+
+
+def test_an_ended_runs_sample_counts_the_words_of_its_corpus(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    responder = CheckpointResponder(checkpoint_on(tmp_path, corpus), (events := []).append).start()
+    try:
+        responder.control.request_sample(prime="He said come here and left ", length=5, seed=1)
+        done = wait_for(events, SampleGenerated)
+    finally:
+        responder.control.stop()
+    assert done.word_share > 0
+
+
+def test_known_words_are_none_when_the_corpus_is_gone(tmp_path):
+    cfg = Config()
+    cfg.data.path = str(tmp_path / "moved.txt")
+    assert known_words_of({"config": cfg.to_dict()}) == set()
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TEXT)
+    cfg.data.path, cfg.data.val_frac = str(corpus), 0.1
+    assert {"said", "come", "here"} <= known_words_of({"config": cfg.to_dict()})
