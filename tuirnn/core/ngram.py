@@ -1,0 +1,229 @@
+"""Interpolated Kneser–Ney character n-grams (numpy only), the paper's baselines.
+
+`fit(train_ids, vocab_size, max_order)` counts every order 1..N of the training ids at once;
+`model.logprobs(ids, order)` scores any text under the order-n model, where
+
+    p_n(w | h) = (max(c(hw) - D_n, 0) + D_n * N1+(h·) * p_{n-1}(w | h')) / c(h·)
+
+with h' the history less its oldest char, raw counts c at the top order and Kneser–Ney
+continuation counts N1+(·hw) (how many distinct chars precede hw) at the orders below it. An
+unseen history (c(h·) = 0) backs off wholly to p_{n-1}. Order 1 is the add-one unigram: of
+training frequencies when it is the model, of continuation counts when it is the base below one.
+D_n = n1 / (n1 + 2 n2) from the counts of counts of that order (and kind).
+
+Keys. Each n-gram is a uint64 key per end position t, built by appending ids[t] to the key of
+the (n-1)-gram ending at t-1. While n * bits(vocab) <= 64 (order <= 8 for vocab <= 256) the key
+packs the ids exactly; above it is a splitmix64 chain, g_n = mix(g_{n-1} ^ mix(id + n << 40)),
+whose chance of one collision among the ~2.6 M distinct n-grams of an order is about 1e-7.
+Per order the keys are sorted once (argsort); np.searchsorted finds a text's n-grams.
+
+Memory: per order, 8 bytes of key and 5 int32 counts per distinct n-gram (~32 B each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping multiply)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def _next_keys(prev: np.ndarray, ids: np.ndarray, n: int, bits: int) -> np.ndarray:
+    """Keys of the n-grams ending at t = n-1..T-1 from prev, the (n-1)-gram keys at t = n-2..T-1.
+
+    prev: (T-n+2,) uint64; ids: (T,) uint64; returns (T-n+1,) uint64.
+    """
+    head, last = prev[:-1], ids[n - 1:]
+    if n * bits <= 64:
+        return (head << np.uint64(bits)) | last
+    salt = np.uint64(n) << np.uint64(40)
+    return _mix(head ^ _mix(last + salt))
+
+
+def _discount(counts: np.ndarray) -> float:
+    """D = n1 / (n1 + 2 n2) from the counts of counts; 0.5 when either is missing."""
+    n1 = int(np.count_nonzero(counts == 1))
+    n2 = int(np.count_nonzero(counts == 2))
+    if n1 == 0 or n2 == 0:
+        return 0.5
+    return n1 / (n1 + 2 * n2)
+
+
+@dataclass
+class _Level:
+    """The distinct n-grams of one order, sorted by key, and their counts.
+
+    keys, cnt: the n-gram and its raw count; cont: its continuation count N1+(·hw).
+    As a history for order n+1: raw_types/raw_total = N1+(h·)/c(h·) over raw counts,
+    cont_types/cont_total the same over continuation counts (empty where not needed).
+    """
+
+    keys: np.ndarray
+    cnt: np.ndarray
+    cont: np.ndarray
+    raw_types: np.ndarray
+    raw_total: np.ndarray
+    cont_types: np.ndarray
+    cont_total: np.ndarray
+    d_raw: float = 0.5
+    d_cont: float = 0.5
+
+
+_EMPTY = np.zeros(0, dtype=np.int32)
+
+
+class NGramModel:
+    """Kneser–Ney models of every order 1..max_order fitted on one training text."""
+
+    def __init__(self, levels: list[_Level], vocab_size: int, bits: int,
+                 unigram_raw: np.ndarray, unigram_cont: np.ndarray) -> None:
+        self.levels = levels  # levels[n-1] is order n
+        self.vocab_size = vocab_size
+        self.max_order = len(levels)
+        self._bits = bits
+        self._uni_raw = unigram_raw  # (V,) add-one p of training frequencies
+        self._uni_cont = unigram_cont  # (V,) add-one p of continuation counts
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the count tables."""
+        total = self._uni_raw.nbytes + self._uni_cont.nbytes
+        for lv in self.levels:
+            total += sum(a.nbytes for a in (lv.keys, lv.cnt, lv.cont, lv.raw_types,
+                                            lv.raw_total, lv.cont_types, lv.cont_total))
+        return total
+
+    def logprobs(self, ids: np.ndarray, order: int) -> np.ndarray:
+        """ln p(ids[t] | the order-1 chars before t), shape (len(ids),) float64.
+
+        The first order-1 positions use the history they have (position 0 the unigram).
+        """
+        if not 1 <= order <= self.max_order:
+            raise ValueError(f"order {order} is outside 1..{self.max_order}")
+        x = _as_ids(ids, self.vocab_size)
+        out = self._logprobs(x, order)
+        # Position t < order-1 has only t chars of history: the order-(t+1) model scores it.
+        for t in range(min(order - 1, len(x))):
+            out[t] = self._logprobs(x[:t + 1], t + 1)[t]
+        return out
+
+    def _logprobs(self, x: np.ndarray, order: int) -> np.ndarray:
+        T = len(x)
+        if T == 0:
+            return np.zeros(0, dtype=np.float64)
+        p = (self._uni_raw if order == 1 else self._uni_cont)[x].astype(np.float64)
+        # idx/found of the (n-1)-grams ending at t = n-2..T-1, the histories of order n.
+        keys = x.copy()
+        hist_idx, hist_found = self._find(0, keys)
+        for n in range(2, order + 1):
+            if T < n:
+                break
+            keys = _next_keys(keys, x, n, self._bits)
+            idx, found = self._find(n - 1, keys)
+            top = n == order
+            lv, below = self.levels[n - 1], self.levels[n - 2]
+            h_idx, h_found = hist_idx[:-1], hist_found[:-1]  # histories ending at t-1
+            types = np.where(h_found, (below.raw_types if top else below.cont_types)[h_idx], 0)
+            total = np.where(h_found, (below.raw_total if top else below.cont_total)[h_idx], 0)
+            c = np.where(found, (lv.cnt if top else lv.cont)[idx], 0)
+            d = lv.d_raw if top else lv.d_cont
+            tail = p[n - 1:]
+            seen = total > 0
+            safe = np.where(seen, total, 1).astype(np.float64)
+            mixed = (np.maximum(c - d, 0.0) + d * types * tail) / safe
+            p[n - 1:] = np.where(seen, mixed, tail)
+            hist_idx, hist_found = idx, found
+        return np.log(p)
+
+    def loss(self, ids: np.ndarray, order: int) -> float:
+        """Mean -ln p over ids under the order-n model, nats/char."""
+        return float(-self.logprobs(ids, order).mean())
+
+    def _find(self, level: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of each key in levels[level].keys and whether it is there."""
+        table = self.levels[level].keys
+        if len(table) == 0:
+            z = np.zeros(len(keys), dtype=np.int64)
+            return z, z.astype(bool)
+        idx = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        return idx, table[idx] == keys
+
+
+def _as_ids(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    x = np.asarray(ids)
+    if x.ndim != 1:
+        raise ValueError("ids must be one-dimensional")
+    if len(x) and (int(x.min()) < 0 or int(x.max()) >= vocab_size):
+        raise ValueError(f"ids must lie in 0..{vocab_size - 1}")
+    return x.astype(np.uint64)
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct keys (sorted), their counts and the position of each one's first occurrence."""
+    order = np.argsort(keys, kind="stable")
+    s = keys[order]
+    start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    counts = np.diff(np.append(start, len(s))).astype(np.int32)
+    return s[start], counts, order[start]
+
+
+def fit(train_ids: np.ndarray, vocab_size: int, max_order: int = 20) -> NGramModel:
+    """Count orders 1..max_order of train_ids (ints in 0..vocab_size-1)."""
+    if max_order < 1:
+        raise ValueError("max_order must be at least 1")
+    x = _as_ids(train_ids, vocab_size)
+    if len(x) == 0:
+        raise ValueError("the training text is empty")
+    bits = max(1, (vocab_size - 1).bit_length())
+    V = vocab_size
+    levels: list[_Level] = []
+    keys = x.copy()  # order-1 keys, end positions 0..T-1
+    uniq, cnt, first = _group(keys)
+    uni = np.bincount(x.astype(np.int64), minlength=V).astype(np.float64)
+    levels.append(_Level(uniq, cnt, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, d_raw=_discount(cnt)))
+    hist_of_type: np.ndarray = np.zeros(len(uniq), dtype=np.int64)  # one empty history
+    prev_keys = keys
+    cont_uni: np.ndarray = np.zeros(V, dtype=np.float64)
+    for n in range(2, max_order + 1):
+        if len(x) < n:
+            break
+        keys = _next_keys(prev_keys, x, n, bits)  # end positions n-1..T-1
+        uniq, cnt, first = _group(keys)
+        below = levels[-1]
+        # first is an index into keys; its end position is first + n - 1.
+        # The type's history is the (n-1)-gram ending one before; its suffix ends at the same spot.
+        # prev_keys[i] ends at i + n - 2, so the history is prev_keys[first], the suffix first + 1.
+        hist = np.searchsorted(below.keys, prev_keys[first])
+        suffix = np.searchsorted(below.keys, prev_keys[first + 1])
+        m = len(below.keys)
+        below.raw_types = np.bincount(hist, minlength=m).astype(np.int32)
+        below.raw_total = np.bincount(hist, weights=cnt, minlength=m).astype(np.int32)
+        below.cont = np.bincount(suffix, minlength=m).astype(np.int32)
+        below.d_cont = _discount(below.cont)
+        if n == 2:
+            cont_uni = np.bincount(below.keys.astype(np.int64), weights=below.cont, minlength=V)
+        else:  # the continuation counts of order n-1 as a history for order n-1's use
+            lower = levels[-2]
+            has = below.cont > 0
+            ml = len(lower.keys)
+            lower.cont_types = np.bincount(hist_of_type[has], minlength=ml).astype(np.int32)
+            lower.cont_total = np.bincount(hist_of_type, weights=below.cont,
+                                           minlength=ml).astype(np.int32)
+        levels.append(_Level(uniq, cnt, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY,
+                             d_raw=_discount(cnt)))
+        hist_of_type = hist
+        prev_keys = keys
+    uni_raw = (uni + 1.0) / (uni.sum() + V)
+    uni_cont = (cont_uni + 1.0) / (cont_uni.sum() + V)
+    return NGramModel(levels, V, bits, uni_raw, uni_cont)
