@@ -77,6 +77,17 @@ def test_finished_banner_lines_fit_and_keep_what_matters():
     assert all(cell_width(line.plain) <= 78 for line in gone_lines(st, 78))
 
 
+def test_the_banner_names_the_checkpoint_that_is_loaded():
+    best = "/tmp/runs/tiny-demo/checkpoints/best.pt"
+    st = finished_state(best)
+    st.loaded_checkpoint = "/tmp/runs/tiny-demo/checkpoints/last.pt"   # what s and Neurons use
+    for width in (78, 200):
+        line = finished_lines(st, width)[1].plain
+        assert "last.pt" in line and "best.pt" not in line, width
+    st.apply(TrainerGone(2000, best, "the trainer is gone"))
+    assert "last.pt" in gone_lines(st, 78)[0].plain
+
+
 @sync
 async def test_finished_banner_fits_80_columns_and_follows_a_resize():
     long = "/tmp/runs/warpeace-3x512-20260511-101500/checkpoints/best.pt"

@@ -126,7 +126,10 @@ class AttachedApp(MonitorApp):
         self._responder = responder.start()
         self.control = responder.control
         self.serves_checkpoint = True
+        self.run_state.loaded_checkpoint = str(path)   # the banner names it (not best.pt)
         self.monitor.refresh_parts({"header"})
+        if self.monitor.ready and self.run_state.over:
+            self.monitor.show_banner()
 
 
 def open_run(run_dir: Path) -> tuple[EventInbox, Any]:

@@ -95,6 +95,7 @@ class RunState:
     smoothing: float = SMOOTHING
     last_checkpoint: CheckpointSaved | None = None
     best_checkpoint: str | None = None
+    loaded_checkpoint: str | None = None  # the one s and Neurons use once the trainer is gone
     finished: RunFinished | None = None
     gone: TrainerGone | None = None    # the trainer died (or dropped us) before the run ended
     failed: RunFailed | None = None

@@ -36,7 +36,10 @@ def gone_lines(st, width: int) -> list[Text]:
     """The trainer is gone: where it stopped, its last checkpoint (path end kept), the keys."""
     g = st.gone
     head = f"✖ trainer gone at iter {g.iteration}; last checkpoint "
-    ckpt = short_path(g.last_checkpoint) if g.last_checkpoint else "none"
+    loaded = st.loaded_checkpoint or g.last_checkpoint
+    if st.loaded_checkpoint:
+        head = f"✖ trainer gone at iter {g.iteration}; s and Neurons use "
+    ckpt = short_path(loaded) if loaded else "none"
     line1 = Text.assemble(("✖ trainer gone", "bold"), head[len("✖ trainer gone"):],
                           fit_path(ckpt, max(12, width - cell_width(head))))
     line2 = first_fit([f"{g.reason} · s and Neurons use the checkpoint · q quits",
@@ -52,9 +55,11 @@ def finished_lines(st, width: int) -> list[Text]:
     tail = first_fit([f"{best} · q quits", " · q quits", ""],
                      width - cell_width(f"✔ finished ({f.reason}) at iter {f.iteration}"))
     line1 = Text.assemble(("✔ finished", "bold"), f" ({f.reason}) at iter {f.iteration}{tail}")
-    ckpt = st.best_checkpoint or (st.last_checkpoint.path if st.last_checkpoint else None)
+    # the one loaded for s and Neurons (last.pt: the final weights), else the best
+    ckpt = st.loaded_checkpoint or st.best_checkpoint or (
+        st.last_checkpoint.path if st.last_checkpoint else None)
     shown = short_path(ckpt) if ckpt else "–"
-    note = " · s and Neurons still work"
+    note = " · s and Neurons use it" if st.loaded_checkpoint else " · s and Neurons still work"
     if cell_width(f"checkpoint: {shown}{note}") > width:
         note = ""
     path = fit_path(shown, max(12, width - len("checkpoint: ") - len(note)))
