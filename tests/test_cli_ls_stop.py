@@ -130,3 +130,5 @@ def test_stop_waits_for_the_save_and_the_exit(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"checkpoint: {run / 'checkpoints' / 'last.pt'}" in out
     assert f"stopped long-run-1 at iter {trainer.iteration}" in out
+    from tuirnn.cli.hints import resume_hint  # the one hint `q` prints too
+    assert f"continue with: {resume_hint(run)}" in out and f"--resume {run.absolute()}" in out

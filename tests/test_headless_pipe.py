@@ -55,9 +55,10 @@ def test_samples_are_written_verbatim_between_rules():
 
 def test_the_resume_hint_names_the_launching_command(monkeypatch):
     monkeypatch.delenv("TUIRNN_PROG", raising=False)
-    assert resume_hint("runs/tiny-1") == "tuirnn run --resume runs/tiny-1"
+    here = os.getcwd()
+    assert resume_hint("runs/tiny-1") == f"tuirnn run --resume {here}/runs/tiny-1"   # from anywhere
     monkeypatch.setenv("TUIRNN_PROG", "./tuirnn.sh")
-    assert resume_hint("runs/my run") == "./tuirnn.sh run --resume 'runs/my run'"
+    assert resume_hint("runs/my run") == f"./tuirnn.sh run --resume '{here}/runs/my run'"
 
 
 def test_stopped_run_into_a_file_via_tuirnn_sh_gives_a_whole_working_hint(tmp_path, corpus_file):
