@@ -12,14 +12,15 @@ from typing import NoReturn
 
 from .. import __version__
 from ..core.errors import UserError
-from . import attach, compare, config_cmd, export, ls, neurons, run, sample, samples, serve, stop
+from . import attach, baseline, compare, config_cmd, export, ls, neurons, run, sample, samples, serve, stop
+from . import errors_cmd
 from . import eval as eval_cmd
 from .hints import program
 from .status import clear_status
 
 COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop, "attach": attach,
             "serve": serve, "eval": eval_cmd, "samples": samples, "compare": compare,
-            "config": config_cmd, "export": export}
+            "config": config_cmd, "export": export, "baseline": baseline}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -184,10 +184,22 @@ class RunFailed:
     exit_status: int = 1         # 2: bad input (config, data, checkpoint); 1: anything else
 
 
+@dataclass(frozen=True)
+class BaselineComputed:
+    """`tuirnn baseline`: Kneser–Ney n-gram losses (core/ngram.py) on one split of the run's
+    corpus, fitted on its training split; appended to events.jsonl as one line."""
+    split: str                   # val | test
+    losses: tuple[float, ...]    # nats/char of orders 1..len(losses)
+    train_chars: int
+    scored_chars: int
+    fit_s: float                 # seconds to count every order
+    peak_mb: float               # peak memory while counting (tracemalloc), MiB
+
+
 EVENT_TYPES = {cls.__name__: cls for cls in (
     RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
     ProbeCompleted, CheckpointSaved, Paused, Resumed, RunResumed, RunFinished, RunFailed,
-    AlertRaised, AlertCleared)}
+    AlertRaised, AlertCleared, BaselineComputed)}
 
 
 def to_json_dict(event: Any) -> dict[str, Any]:
