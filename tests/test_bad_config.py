@@ -53,6 +53,13 @@ CASES = {
     "long data.path": ("data:\n  path: " + "a" * 100_000 + "\n", "data.path is 100,000 characters long"),
     "huge cell": ("model:\n  cell: " + "x" * 500_000 + "\n", "model.cell is 500,000 characters long"),
     "50 MB config": ("#" + "x" * 50_000_000 + "\n", "over 1 MB"),
+    "budget not a duration": ("train:\n  time_budget: soon\n", "train.time_budget must be a duration"),
+    "budget zero": ("train:\n  time_budget: 0s\n", "train.time_budget must be more than 0"),
+    "budget negative": ("train:\n  time_budget: -30\n", "train.time_budget must be more than 0"),
+    "budget inf": ("train:\n  time_budget: .inf\n", "train.time_budget must be a duration"),
+    "min_lr above lr": ("train:\n  learning_rate: 1e-3\n  min_lr: 1e-2\n", "train.min_lr (0.01) is above"),
+    "unknown schedule": ("train:\n  lr_schedule: exponential\n", "lr_schedule must be one of step, cosine, linear"),
+    "warmup negative": ("train:\n  warmup_iters: -5\n", "train.warmup_iters must be 0 or more"),
 }
 
 

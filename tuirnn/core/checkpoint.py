@@ -17,7 +17,7 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -27,6 +27,9 @@ from .checkpoint_check import check_checkpoint
 from .errors import UserError, shown
 from .model import CharRNN, build
 from .runlog import read_events, storage_error
+
+if TYPE_CHECKING:
+    from .data import Corpus
 
 FORMAT = "tuirnn-checkpoint"
 
@@ -302,3 +305,18 @@ def _saved_evidence(run_dir: Path) -> list[str]:
     if saves:
         found.append(f"{saves} save{'s' * (saves != 1)} in events.jsonl")
     return found
+
+
+def same_vocab(ck: dict[str, Any], corpus: Corpus, kind: str) -> None:
+    """A checkpoint to resume (kind "resume") or start from ("init-from") must know the
+    corpus's characters: one line saying so otherwise."""
+    if ck["vocab"] == corpus.vocab:
+        return
+    if kind == "resume":
+        raise UserError("the corpus has changed since this run was saved (its characters differ); "
+                        "resume with the same data.path, or start a new run")
+    new = len(set(corpus.vocab) - set(ck["vocab"]))
+    gone = len(set(ck["vocab"]) - set(corpus.vocab))
+    raise UserError(f"--init-from {ck['path']}: its model knows other characters than this "
+                    f"corpus ({new} new here, {gone} missing here); train on a corpus with "
+                    "the same characters, or start without --init-from")

@@ -18,6 +18,7 @@ import yaml
 
 from .corpus import read_regular_file
 from .errors import UserError, shown
+from .schedule import SCHEDULES, parse_duration
 
 MAX_FILE_BYTES = 1_000_000     # a config is a few hundred bytes; more is a mistake or an attack
 MAX_DEPTH = 20                 # YAML nesting; a config needs 2 (section, key)
@@ -51,6 +52,11 @@ class TrainConfig:
     learning_rate: float = 2e-3
     lr_decay: float = 0.97         # multiply the lr by this every epoch ...
     lr_decay_after: int = 10       # ... once this many epochs are done
+    lr_schedule: str = "step"      # step (char-rnn's, lr_decay above) | cosine | linear
+    warmup_iters: int = 0          # cosine/linear: iterations of linear warmup to learning_rate
+    min_lr: float = 0.0            # cosine/linear: the rate at the horizon (budget or max_iters)
+    time_budget: str | None = None  # training time, e.g. 90s, 30m, 4h (1h30m; a number: seconds);
+    # the run stops by itself inside it (last eval and checkpoints included); set-up is not counted
     grad_clip: float = 5.0         # max global grad norm; 0 turns clipping off
     max_epochs: float = 50.0
     max_iters: int | None = None   # stop after this many iterations (whichever limit comes first)
@@ -103,6 +109,7 @@ _SECTION_TYPES = {
 _CHOICES = {
     "model.cell": ("lstm", "gru", "rnn"),
     "train.optimizer": ("adam", "rmsprop"),
+    "train.lr_schedule": SCHEDULES,
 }
 _POSITIVE = {
     "model.hidden_size", "model.num_layers", "model.embed_size", "train.batch_size",
@@ -111,7 +118,8 @@ _POSITIVE = {
     "sample.temperature",
 }
 _NON_NEGATIVE = {"train.grad_clip", "train.lr_decay_after", "sample.top_k", "train.keep_snapshots",
-                 "train.plateau_evals", "train.threads", "train.seed", "sample.seed"}
+                 "train.plateau_evals", "train.threads", "train.seed", "sample.seed",
+                 "train.warmup_iters", "train.min_lr"}
 _AUTO_OK = {"train.eval_every"}     # keys that also take the word auto
 _UNIT_INTERVAL = {"data.val_frac": (0.0, 0.5), "data.test_frac": (0.0, 0.5), "model.dropout": (0.0, 0.95), "train.lr_decay": (0.0, 1.0)}
 
@@ -220,11 +228,32 @@ def _check_range(key: str, value: Any) -> None:
             raise UserError(f"config: {key} must be between {lo} and {hi}; got {shown(value)}")
         if key == "train.lr_decay" and value <= 0:
             raise UserError(f"config: {key} must be greater than 0 (1 turns decay off); got {shown(value)}")
+    if key == "train.time_budget":
+        _check_budget(value)
     if key == "train.device":
         ok = value in ("auto", "cpu", "cuda", "mps") or (
             value.startswith("cuda:") and value[5:].isdigit())
         if not ok:
             raise UserError(f"config: train.device must be auto, cpu, cuda, cuda:N or mps; got {shown(value)}")
+
+
+def _check_budget(value: str) -> None:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise UserError(f"config: train.time_budget must be a duration such as 90s, 30m or 4h; "
+                        f"got {shown(value)}") from None
+    if seconds <= 0:
+        raise UserError(f"config: train.time_budget must be more than 0 seconds; got {shown(value)}")
+
+
+def check_together(cfg: Config) -> Config:
+    """What no single key can check: keys that must agree with each other."""
+    t = cfg.train
+    if t.min_lr > t.learning_rate:
+        raise UserError(f"config: train.min_lr ({t.min_lr:g}) is above train.learning_rate "
+                        f"({t.learning_rate:g}); give a min_lr at most the learning rate")
+    return cfg
 
 
 def _suggest(name: str, options: list[str]) -> str:
@@ -345,7 +374,7 @@ def apply_overrides(cfg: Config, overrides: list[str] | tuple[str, ...]) -> Conf
     for text in overrides:
         key, value = parse_override(text)
         set_key(cfg, key, value)
-    return cfg
+    return check_together(cfg)
 
 
 def dump(cfg: Config) -> str:

@@ -33,6 +33,8 @@ class RunStarted:
     backend: str = ""            # their process group: nccl | gloo; "" for one process
     init_from: str = ""          # the checkpoint whose weights a new run started from (--init-from)
     init_from_iter: int = 0      # ... and the iteration it was saved at
+    time_budget_s: float | None = None   # train.time_budget in seconds (None: no budget) ...
+    budget_used_s: float = 0.0   # ... and how much of it a resumed run had used already
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class StepsCompleted:
     # several ranks: forward ms per step of the fastest and the slowest rank (a straggler shows)
     rank_ms_min: float | None = None
     rank_ms_max: float | None = None
+    budget_left_s: float | None = None   # training time left of train.time_budget (None: none)
 
 
 def merge_steps(a: StepsCompleted, b: StepsCompleted) -> StepsCompleted:
@@ -115,6 +118,8 @@ class ProbeCompleted:
     dropped: str = ""            # distinct characters left out of `text`: not in the vocabulary
     loss: bytes = b""
     where: str = ""              # which text, e.g. "validation chars 10,200-14,200 of 160,000"
+    gates: bytes = b""           # gate saturation (core/gates.py GateStats.pack): float32
+                                 # (num_layers, gates, 2, hidden_size), empty for an RNN
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ class AlertCleared:
 @dataclass(frozen=True)
 class RunFinished:
     iteration: int
-    reason: str                  # max_iters | max_epochs | stopped | diverged
+    reason: str                  # max_iters | max_epochs | time_budget | stopped | diverged
     best_val_loss: float | None
     best_checkpoint: str | None
 

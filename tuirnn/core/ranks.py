@@ -9,6 +9,7 @@ run's course is taken once and applied on every rank at the same step:
     divergence check then sees the same numbers on every rank;
   - each eval: the val loss (sharded, summed), so exploded/best/alerts agree;
   - a divergence: whether a monitor watches (rank 0 knows) is broadcast, so all pause or stop;
+  - with a time budget, each log window: rank 0's training time and whether it is spent;
   - each save: every rank's hidden and RNG states, gathered for rank 0, which alone writes.
 A write rank 0 cannot make (disk full) is held until the next step boundary, where every rank
 ends the run together. A collective that fails because a peer went away is RankLost.
@@ -80,6 +81,10 @@ class Solo:
 
     def from_main(self, flag: bool) -> bool:
         return flag
+
+    def main_value(self, value: float) -> float:
+        """Rank 0's number on every rank (the budget clock's training time)."""
+        return value
 
     def states(self, state: Any, device: torch.device) -> dict[str, Any]:
         """The checkpoint's hidden and RNG states."""
@@ -177,6 +182,11 @@ class Ranks(Solo):
         t = torch.tensor([int(flag)], dtype=torch.int64)
         dist.broadcast(t, src=0, group=self._cpu_group())
         return bool(t)
+
+    def main_value(self, value: float) -> float:
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.broadcast(t, src=0, group=self._cpu_group())
+        return float(t)
 
     def states(self, state: Any, device: torch.device) -> dict[str, Any]:
         # every rank's hidden state, rows in rank order: (1, N*B, H), the layout of one

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from . import checkpoint as ckpt_mod
 from .alerts import AlertWatch
+from .checkpoint import same_vocab as same_vocab  # re-exported for the CLI's plan
 from .config import Config
 from .control import ProbeRequest, SampleRequest, SaveRequest, TrainerControl
 from .data import Corpus
@@ -30,45 +31,19 @@ from .events import (
     EvalStarted,
     Paused,
     Resumed,
-    RunFailed,
     RunFinished,
     RunResumed,
-    RunStarted,
     SampleGenerated,
     StepsCompleted,
 )
 from .model import CharRNN, build, check_fits, unflatten_state
-from .ownership import write_atomic
 from .ranks import Solo
 from .responder import Responder
+from .schedule import AUTO_EVALS as AUTO_EVALS  # re-exported: where the evals fall
+from .schedule import Pace, eval_due
+from .trainer_records import checkpoint_dict, report_failure, started_event
 
 Sink = Callable[[Any], None]
-
-
-AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early checkpoints
-
-
-def eval_due(iteration: int, every: int | str, after: int) -> bool:
-    """Is `iteration` a checkpoint (eval, samples, save)? every: a number of iterations, or
-    "auto": AUTO_EVALS, where samples change most, then every multiple of `after` past them."""
-    if not isinstance(every, str):
-        return iteration % every == 0
-    return iteration in AUTO_EVALS or (iteration > AUTO_EVALS[-1] and iteration % after == 0)
-
-
-def same_vocab(ck: dict[str, Any], corpus: Corpus, kind: str) -> None:
-    """A checkpoint to resume (kind "resume") or start from ("init-from") must know the
-    corpus's characters: one line saying so otherwise."""
-    if ck["vocab"] == corpus.vocab:
-        return
-    if kind == "resume":
-        raise UserError("the corpus has changed since this run was saved (its characters differ); "
-                        "resume with the same data.path, or start a new run")
-    new = len(set(corpus.vocab) - set(ck["vocab"]))
-    gone = len(set(ck["vocab"]) - set(corpus.vocab))
-    raise UserError(f"--init-from {ck['path']}: its model knows other characters than this "
-                    f"corpus ({new} new here, {gone} missing here); train on a corpus with "
-                    "the same characters, or start without --init-from")
 
 
 class Trainer:
@@ -139,6 +114,8 @@ class Trainer:
         limit = math.ceil(cfg.train.max_epochs * n)
         self.max_iters = min(limit, cfg.train.max_iters) if cfg.train.max_iters else limit
         self.state = self.model.init_state(self.train_data.batch_size, dev)
+        self.pace = Pace(cfg.train, self.max_iters, len(self.val_data) if self.val_data else 0)
+        self.clock = self.pace.clock
         # what the loop calls forward (DDP wraps it)
         self.step_model = self.dist.wrap(self.model, dev, cfg.train.seed, self.resume_state is not None)
         if self.resume_state is not None:
@@ -166,6 +143,8 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.cfg.train.learning_rate
         self.iteration = int(ck["iteration"])
+        self.pace.resumed(ck)
+        self.clock = self.pace.clock
         self.last_val_loss = ck.get("val_loss")
         # a kill while best.pt was written leaves it older than the best last.pt records
         self.best_val_loss = ckpt_mod.reconcile_best(self.run_dir / "checkpoints", ck)
@@ -186,49 +165,21 @@ class Trainer:
             self.prepare()
             if self.resumed_from is not None:
                 self.emit(RunResumed(self.resumed_from))
-            self.emit(self.dist.started(self._started_event()))
+            self.emit(self.dist.started(started_event(self)))
             self._loop()
             self.dist.settle()       # rank 0's last writes: every rank learns how they went
         except UserError as e:
-            self._fail(str(e), "", exit_status=2)
+            report_failure(self, str(e), "", exit_status=2)
         except (StorageError, RankLost) as e:  # disk full or read-only, a rank gone: one line
             self.dist.peer_failure(e)
-            self._fail(str(e), "", exit_status=1)
+            report_failure(self, str(e), "", exit_status=1)
         except Exception as e:  # shown in the UI and written to the run folder
             lost = self.dist.peer_failure(e)
             if lost is not None:
-                self._fail(str(lost), "", exit_status=1)
+                report_failure(self, str(lost), "", exit_status=1)
                 return
             tb = traceback.format_exc()
-            self._fail(f"{type(e).__name__}: {e}", tb, exit_status=1)
-
-    def _fail(self, message: str, tb: str, exit_status: int) -> None:
-        try:
-            if not self.dist.main:
-                raise OSError("rank 0 writes the run folder")
-            write_atomic(self.run_dir / "error.log", (tb or message + "\n").encode("utf-8"))
-        except OSError:
-            pass
-        failed = RunFailed(iteration=self.iteration, error=message, traceback=tb,
-                           exit_status=exit_status)
-        for sink in self.sinks:  # each sink hears of it, even when another (a full disk) cannot
-            try:
-                sink(failed)
-            except StorageError:
-                pass
-
-    def _started_event(self) -> RunStarted:
-        c = self.cfg
-        return RunStarted(
-            run_name=c.run.name or "", run_dir=str(self.run_dir), cell=c.model.cell,
-            hidden_size=c.model.hidden_size, num_layers=c.model.num_layers,
-            num_params=self.model.num_params(), device=str(self.device), vocab=self.corpus.vocab,
-            train_chars=len(self.corpus.train), val_chars=len(self.corpus.val),
-            iters_per_epoch=len(self.train_data), max_iters=self.max_iters,
-            start_iter=self.iteration, batch_size=self.train_data.batch_size,
-            seq_length=c.train.seq_length, learning_rate=self.lr, config=c.to_dict(),
-            init_from=self.init_from["path"] if self.init_from else "",
-            init_from_iter=int(self.init_from["iteration"]) if self.init_from else 0)
+            report_failure(self, f"{type(e).__name__}: {e}", tb, exit_status=1)
 
     @property
     def lr(self) -> float:
@@ -243,12 +194,18 @@ class Trainer:
         run_start = window_start
         params = list(model.parameters())
         model.train()
+        self.clock.start()
         while self.iteration < self.max_iters:
             if self.control.has_work:
                 self._service()
                 window_start = time.perf_counter() if not window else window_start
             if self.control.stopped:
                 break
+            lr = self.pace.lr(self.iteration, self.dist.world.size == 1)
+            if lr is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            t_step = time.perf_counter()
             b = self.iteration % n_batches
             if b == 0:  # epoch wrap: streams restart, so does the hidden state
                 self.state = model.init_state(data.batch_size, self.device)
@@ -263,19 +220,25 @@ class Trainer:
             self.state = CharRNN.detach_state(state)
             window.append(loss.detach())
             self.iteration += 1
-            if self.iteration % n_batches == 0:
+            if self.iteration % n_batches == 0 and cfg.lr_schedule == "step":
                 epochs_done = self.iteration // n_batches
                 if epochs_done >= cfg.lr_decay_after and cfg.lr_decay != 1.0:
                     for group in opt.param_groups:
                         group["lr"] *= cfg.lr_decay
-            last = self.iteration == self.max_iters
+            self.pace.stepped(time.perf_counter() - t_step)
+            last = self.iteration == self.max_iters or self.pace.budget_spent(self.iteration, self.dist)
             if self.iteration % cfg.log_every == 0 or last:
                 self._report_steps(window, window_start, run_start)
                 window = []
                 window_start = time.perf_counter()
             if eval_due(self.iteration, cfg.eval_every, cfg.eval_every_after) or last:
+                t_eval = time.perf_counter()
                 self._evaluate_and_save()
+                self.clock.timed_final(time.perf_counter() - t_eval)
                 window_start = time.perf_counter()
+            if self.pace.spent:
+                break
+        self.clock.pause()
         if self.diverged_stop or (self.control.stopped and self.iteration < self.max_iters):
             if window:  # the steps since the last report, so the log holds every step
                 self._report_steps(window, window_start, run_start)
@@ -283,7 +246,7 @@ class Trainer:
             reason = "diverged" if self.diverged_stop else "stopped"
             self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
             return
-        reason = "diverged" if self.diverged_stop else "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
+        reason = "diverged" if self.diverged_stop else "time_budget" if self.pace.spent else "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
         self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
@@ -294,7 +257,8 @@ class Trainer:
         self.emit(StepsCompleted(
             iteration=self.iteration, epoch=self.iteration / len(self.train_data),
             losses=tuple(losses), lr=self.lr, chars_per_sec=chars / max(now - window_start, 1e-9),
-            elapsed_s=now - run_start, rank_ms_min=ms_min, rank_ms_max=ms_max))
+            elapsed_s=now - run_start, rank_ms_min=ms_min, rank_ms_max=ms_max,
+            budget_left_s=self.clock.left()))
         match self.alerts.train_losses(self.iteration, losses):
             case AlertRaised() as alert:
                 self._diverged(alert)
@@ -325,6 +289,7 @@ class Trainer:
         for request in self.control.take():
             self._handle(request)
         if self.control.paused and not self.control.stopped:
+            self.clock.pause()               # a paused run keeps its budget
             self.emit(Paused(self.iteration))
             while self.control.paused and not self.control.stopped:
                 self.control.wait(0.25)
@@ -332,6 +297,7 @@ class Trainer:
                     self._handle(request)
             if not self.control.stopped:
                 self.emit(Resumed(self.iteration))
+        self.clock.resume()
 
     def _handle(self, request: Any) -> None:
         match request:
@@ -386,7 +352,7 @@ class Trainer:
         folder = self.run_dir / "checkpoints"
         snap = folder / ckpt_mod.snapshot_name(self.iteration, self.iteration / n, val)
         try:
-            ckpt_mod.save_atomic(self._checkpoint(full=False), snap)
+            ckpt_mod.save_atomic(checkpoint_dict(self, full=False), snap)
             self.emit(CheckpointSaved(self.iteration, str(snap), "snapshot", val))
             ckpt_mod.prune_snapshots(folder, self.cfg.train.keep_snapshots)
         except StorageError as e:
@@ -408,26 +374,10 @@ class Trainer:
         self._responder(marked).sample(fixed, self.iteration, self.last_val_loss,
                                        default_seed=s.seed)
 
-    def _checkpoint(self, full: bool) -> dict[str, Any]:
-        n = len(self.train_data)
-        ck: dict[str, Any] = {
-            "format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
-            "model": self.model.state_dict(), "vocab": self.corpus.vocab,
-            "config": self.cfg.to_dict(), "iteration": self.iteration,
-            "epoch": self.iteration / n, "batch_index": self.iteration % n,
-            "best_val_loss": self.best_val_loss, "val_loss": self.last_val_loss,
-        }
-        if self.dist.world.size > 1:
-            ck["world_size"] = self.dist.world.size
-        if full:   # a collective under torchrun: every rank's states, gathered for rank 0
-            ck["optimizer"] = self.optimizer.state_dict()
-            ck.update(self.dist.states(self.state, self.device))
-        return ck
-
     def _save(self, name: str, kind: str) -> None:
         """Every rank builds the checkpoint (its states are gathered); rank 0 writes it."""
         path = self.run_dir / "checkpoints" / f"{name}.pt"
-        ck = self._checkpoint(full=True)
+        ck = checkpoint_dict(self, full=True)
         if not self.dist.main:
             return
         try:

@@ -1,0 +1,141 @@
+"""Learning-rate schedules, the budget clock and runs that end by the clock."""
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from test_train import small_cfg, train
+
+from tuirnn.core import checkpoint
+from tuirnn.core.control import Control
+from tuirnn.core.events import RunFinished, RunStarted, StepsCompleted
+from tuirnn.core.schedule import BudgetClock, Pace, format_duration, iter_progress, lr_at, parse_duration
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("4h", 14400),
+                                           ("1h30m", 5400), ("45", 45), ("1.5m", 90), (" 2h ", 7200)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "90x", "m", "", "1h-30m", "inf", "nan"])
+def test_not_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (42, 125, 3725)] == ["42s", "2m05s", "1h02m"]
+
+
+def test_warmup_rises_linearly_to_the_rate():
+    assert lr_at("cosine", 1e-2, 0.0, 10, 0, 0.0) == pytest.approx(1e-3)
+    assert lr_at("linear", 1e-2, 0.0, 10, 4, 0.0) == pytest.approx(5e-3)
+    assert lr_at("cosine", 1e-2, 0.0, 10, 10, 0.0) == pytest.approx(1e-2)
+
+
+def test_cosine_is_halfway_at_mid_and_min_lr_at_the_end():
+    assert lr_at("cosine", 1e-2, 1e-3, 0, 50, 0.5) == pytest.approx(5.5e-3)
+    assert lr_at("cosine", 1e-2, 1e-3, 0, 99, 1.0) == pytest.approx(1e-3)
+    assert lr_at("cosine", 1e-2, 1e-3, 0, 99, 1.7) == pytest.approx(1e-3)      # past: min_lr
+    assert lr_at("cosine", 1e-2, 1e-3, 0, 25, 0.25) == pytest.approx(
+        1e-3 + 0.5 * (1 + math.cos(math.pi / 4)) * 9e-3)
+
+
+def test_linear_falls_in_a_line():
+    assert lr_at("linear", 1e-2, 0.0, 0, 0, 0.25) == pytest.approx(7.5e-3)
+    assert lr_at("linear", 1e-2, 2e-3, 0, 0, 1.0) == pytest.approx(2e-3)
+    assert iter_progress(55, 10, 100) == pytest.approx(0.5)
+
+
+class FakeTime:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_pausing_does_not_spend_the_budget():
+    now = FakeTime()
+    clock = BudgetClock(60.0, now=now)
+    now.t += 5           # before the first step: set-up, not counted
+    clock.start()
+    now.t += 10
+    clock.pause()
+    now.t += 1000        # paused
+    assert clock.used() == pytest.approx(10) and clock.left() == pytest.approx(50)
+    clock.resume()
+    now.t += 20
+    assert clock.used() == pytest.approx(30) and clock.progress() == pytest.approx(0.5)
+
+
+def test_the_clock_stops_early_enough_for_the_last_eval():
+    now = FakeTime()
+    clock = BudgetClock(60.0, used=40.0, total=70.0, now=now)
+    clock.start()
+    clock.first_reserve = 3.0
+    now.t += 16.0
+    assert not clock.spent(0.5)          # 56 + 0.5 + 3 < 60
+    now.t += 0.6
+    assert clock.spent(0.5)              # 56.6 + 0.5 + 3 >= 60
+    clock.timed_final(1.0)               # a timed eval replaces the estimate: 1.2 s
+    assert not clock.spent(0.5) and clock.total() == pytest.approx(86.6)
+    assert not BudgetClock(None).spent(1e9)
+
+
+def test_resume_keeps_the_budget_left_unless_a_new_one_is_given():
+    cfg = small_cfg(time_budget="10m")
+    saved = {"config": cfg.to_dict(), "budget_used_s": 420.0, "train_time_s": 500.0}
+    pace = Pace(cfg.train, 1000, 5)
+    pace.resumed(saved)
+    assert pace.clock.left() == pytest.approx(180.0) and pace.clock.total() == pytest.approx(500.0)
+    new = small_cfg(time_budget="5m")                # --set train.time_budget=5m: from zero
+    pace = Pace(new.train, 1000, 5)
+    pace.resumed(saved)
+    assert pace.clock.left() == pytest.approx(300.0) and pace.clock.total() == pytest.approx(500.0)
+
+
+def test_a_budgeted_run_stops_by_itself_inside_its_budget(tmp_path):
+    cfg = small_cfg(max_iters=10**6, max_epochs=10**5, time_budget="3s", lr_schedule="linear", min_lr=0.0,
+                    eval_every=50)
+    start = time.perf_counter()
+    t, events = train(cfg, tmp_path / "run")
+    took = time.perf_counter() - start
+    started = next(e for e in events if isinstance(e, RunStarted))
+    fin = next(e for e in events if isinstance(e, RunFinished))
+    assert started.time_budget_s == 3.0
+    assert fin.reason == "time_budget" and 0 < fin.iteration < 10**6
+    assert took < 3.0 + 2.0, took                       # set-up is the rest
+    assert t.clock.used() <= 3.0
+    ck = checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert ck["iteration"] == fin.iteration and 0 < ck["budget_used_s"] <= 3.0
+    assert (tmp_path / "run" / "checkpoints" / "best.pt").exists()
+    steps = [e for e in events if isinstance(e, StepsCompleted)]
+    # the linear schedule falls with the clock towards min_lr, and every report says how
+    assert steps[0].lr > steps[-1].lr and steps[-1].lr < 0.4 * cfg.train.learning_rate
+    assert steps[-1].budget_left_s is not None and steps[-1].budget_left_s < 1.5
+
+
+def test_a_resumed_run_spends_only_what_is_left(tmp_path):
+    cfg = small_cfg(max_iters=10**6, max_epochs=10**5, time_budget="4s", eval_every=50)
+    control = Control()
+    first, events = train(cfg, tmp_path / "run", control=control)
+    ck = checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    ck["budget_used_s"] = 2.5           # as if it had been stopped at 2.5 s
+    start = time.perf_counter()
+    _, again = train(cfg, tmp_path / "run", resume=ck)
+    took = time.perf_counter() - start
+    fin = next(e for e in again if isinstance(e, RunFinished))
+    assert fin.reason == "time_budget" and fin.iteration > ck["iteration"]
+    assert took < 1.5 + 1.5, took
+
+
+def test_without_a_budget_cosine_reaches_min_lr_at_max_iters(tmp_path):
+    cfg = small_cfg(max_iters=40, lr_schedule="cosine", warmup_iters=5, min_lr=1e-4)
+    _, events = train(cfg, tmp_path / "run")
+    lrs = [e.lr for e in events if isinstance(e, StepsCompleted)]
+    assert lrs[0] == pytest.approx(cfg.train.learning_rate / 5)     # step 0 of 5 warmup
+    assert lrs[-1] == pytest.approx(lr_at("cosine", 2e-3, 1e-4, 5, 39, 34 / 35))
+    assert next(e for e in events if isinstance(e, RunFinished)).reason == "max_iters"
