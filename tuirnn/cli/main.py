@@ -20,7 +20,8 @@ from .status import clear_status
 
 COMMANDS = {"run": run, "sample": sample, "neurons": neurons, "ls": ls, "stop": stop, "attach": attach,
             "serve": serve, "eval": eval_cmd, "samples": samples, "compare": compare,
-            "config": config_cmd, "export": export, "baseline": baseline}
+            "config": config_cmd, "export": export, "baseline": baseline,
+            "errors": errors_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

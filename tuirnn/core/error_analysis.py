@@ -38,9 +38,9 @@ RARE_MAX = 5             # a rare word: seen at most 5 times in the training tex
 
 NGRAM, MEMORY, RARE, WORD, PUNCT, BOOST = range(6)
 ORACLES = ("n-gram", "dynamic memory", "rare words", "word start", "punctuation", "boost")
-ORACLE_HELP = (
-    f"some 1..{NGRAM_MAX}-gram of the training text gives it p >= {ERROR_P}",
-    f"its last {MEMORY_N} chars occurred in the {MEMORY_WINDOW:,} before",
+ORACLE_HELP = (            # one line each, for tables
+    f"a 1..{NGRAM_MAX}-gram gives p >= {ERROR_P:g}",
+    f"last {MEMORY_N} chars seen in the {MEMORY_WINDOW:,} before",
     f"in a word seen <= {RARE_MAX} times in training",
     "first char of a word, after a space or line break",
     "the true char is punctuation",
