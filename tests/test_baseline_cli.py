@@ -1,0 +1,109 @@
+"""`tuirnn baseline RUN`: n-gram losses on the run's own split, stored as one event."""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from conftest import make_text
+
+from tuirnn.cli import main
+from tuirnn.core import config as config_mod
+from tuirnn.core import ngram
+from tuirnn.core.data import Corpus
+from tuirnn.core.eventfile import read_file_events
+from tuirnn.core.events import BaselineComputed, EvalCompleted, to_json_dict
+
+
+def run_folder(tmp_path, evals=((10, 3.0), (20, 1.5)), test_frac=0.0):
+    """A run folder as a trainer leaves one: config.yaml and events with val losses."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(make_text(20_000), encoding="utf-8")
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = config_mod.from_dict({"data": {"path": str(corpus), "val_frac": 0.1,
+                                         "test_frac": test_frac}})
+    (run / "config.yaml").write_text(config_mod.dump(cfg), encoding="utf-8")
+    lines = [json.dumps(to_json_dict(EvalCompleted(it, it / 100, v, v, True))) for it, v in evals]
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return run, cfg, corpus
+
+
+def rows(out: str) -> dict[int, tuple[float, float, str]]:
+    found = re.findall(r"^\s*(\d+)\s+([0-9.]+)\s+([0-9.]+)\s+(.*)$", out, re.M)
+    return {int(n): (float(a), float(b), rest) for n, a, b, rest in found}
+
+
+def test_baseline_prints_every_order_and_stores_the_event(tmp_path, capsys):
+    run, cfg, corpus_path = run_folder(tmp_path, evals=((10, 2.0), (20, 1.2)))
+    assert main(["baseline", str(run), "--max-order", "6"]) == 0
+    out = capsys.readouterr().out
+    table = rows(out)
+    assert sorted(table) == [1, 2, 3, 4, 5, 6], out
+    # the same figures as the model fitted here on the split training uses
+    text = corpus_path.read_text(encoding="utf-8")
+    corpus = Corpus.from_text(text, "c", cfg.data.val_frac, cfg.data.test_frac)
+    m = ngram.fit(corpus.train.numpy(), len(corpus.vocab), 6)
+    for n, (nats, bits, _) in table.items():
+        expected = m.loss(corpus.val.numpy(), n)
+        assert nats == pytest.approx(expected, abs=1e-4)
+        assert bits == pytest.approx(nats / math.log(2), abs=2e-4)
+    for n, (nats, _, rest) in table.items():          # val 2.0 at iteration 10, 1.2 at 20
+        first = 10 if 2.0 < nats else 20 if 1.2 < nats else None
+        assert rest.startswith(f"iteration {first}" if first else "-"), (n, nats, rest)
+    assert table[1][0] > 2.0 > table[2][0] > 1.2 > table[6][0], out   # all three cases
+    assert re.search(r"fit [0-9.]+s, peak [0-9,]+ MiB", out), out
+    events = read_file_events(run / "events.jsonl")
+    stored = [e for e in events if isinstance(e, BaselineComputed)]
+    assert len(stored) == 1 and len(events) == 3
+    ev = stored[0]
+    assert ev.split == "val" and len(ev.losses) == 6
+    assert ev.losses[3] == pytest.approx(table[4][0], abs=1e-4)
+    assert ev.train_chars == len(corpus.train) and ev.scored_chars == len(corpus.val)
+
+
+def test_below_at_is_the_first_eval_under_each_order(tmp_path, capsys):
+    run, _, _ = run_folder(tmp_path, evals=((5, 9.0), (10, 2.0), (15, 0.01)))
+    assert main(["baseline", str(run), "--max-order", "3", "--no-save"]) == 0
+    table = rows(capsys.readouterr().out)
+    for n, (nats, _, rest) in table.items():
+        assert rest.startswith("iteration 10" if nats > 2.0 else "iteration 15"), (n, nats, rest)
+    assert len(read_file_events(run / "events.jsonl")) == 3       # --no-save: nothing added
+
+
+def test_a_torn_last_line_is_closed_before_the_event(tmp_path, capsys):
+    run, _, _ = run_folder(tmp_path, test_frac=0.1)
+    with open(run / "events.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"event": "EvalCompl')
+    assert main(["baseline", str(run), "--max-order", "2", "--split", "test"]) == 0
+    events = read_file_events(run / "events.jsonl")
+    assert [type(e).__name__ for e in events] == ["EvalCompleted", "EvalCompleted",
+                                                  "BaselineComputed"]
+    assert events[-1].split == "test"
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--max-order", "0"], "--max-order 0"),
+    (["--split", "test"], "no test split"),
+])
+def test_bad_input_is_one_line(tmp_path, capsys, args, fragment):
+    run, _, _ = run_folder(tmp_path)
+    assert main(["baseline", str(run), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and fragment in err[0], err
+
+
+def test_not_a_run_folder(tmp_path, capsys):
+    assert main(["baseline", str(tmp_path)]) == 2
+    assert "no config.yaml" in capsys.readouterr().err
+
+
+def test_the_event_round_trips_through_the_reader():
+    ev = BaselineComputed("val", (3.1, 2.0, float("nan")), 100, 10, 0.5, 12.0)
+    from tuirnn.core.eventfile import parse_line
+    back = parse_line(json.dumps(to_json_dict(ev)))
+    assert back == BaselineComputed("val", (3.1, 2.0, back.losses[2]), 100, 10, 0.5, 12.0)
+    assert np.isnan(back.losses[2])
+    assert parse_line(json.dumps({**to_json_dict(ev), "losses": "no"})) is None
