@@ -6,6 +6,7 @@ unit, or writes a self-contained HTML page of it to share.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..core.errors import UserError
@@ -20,6 +21,10 @@ With no --unit or --html, prints the finder's ranking (the built-in patterns, or
 any built-in pattern, best).
 --surprisal colours each character by the model's loss on it, in bits, and prints the mean
 bits/char (with --html, as a page): where the model is surprised.
+--gates prints, per layer and gate (LSTM: input, forget, output; GRU: reset, update), the
+share of characters at which the gate is left-saturated (< 0.1) or right-saturated (> 0.9),
+and the units most often right-saturated in the forget gate; with --html, one scatter per
+gate and layer (a dot a unit). --length 0 reads the whole validation split (or --text file).
 
 The text is --text FILE (characters the model never saw are left out, and listed), or else
 a window of the validation split of the training corpus named in the checkpoint's config
@@ -46,12 +51,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="OUT", help="write a self-contained HTML page")
     p.add_argument("--surprisal", action="store_true",
                    help="colour each character by the model's loss on it (bits), mean shown")
+    p.add_argument("--gates", action="store_true",
+                   help="gate saturation per layer and gate (with --html: the scatter plots)")
     p.add_argument("--guesses", action="store_true",
                    help="with --unit: a row of the model's next-character guesses under each line")
     p.add_argument("--top", type=int, default=None,
                    help="units listed per pattern (10 for one pattern, 3 for all built-ins)")
     p.add_argument("--length", "-n", type=int, default=None,
-                   help="characters to probe (default 4000 on a GPU, 2000 on a CPU)")
+                   help="characters to probe (default 4000 on a GPU, 2000 on a CPU; with "
+                        "--gates, 0 = the whole validation split)")
     p.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N | mps")
     add_threads_option(p, 1, "one text at batch size 1 is too small a job to share, and spare "
                           "threads spin against other work on the cores")
@@ -121,8 +129,12 @@ def main(args) -> int:
     from ..core.device import pick_device
     from ..core.probe import KIND_LABELS, probe_text
 
-    if args.length is not None and args.length < 1:
-        raise UserError("--length must be at least 1")
+    if args.length is not None and args.length < (0 if args.gates else 1):
+        raise UserError("--length must be at least 1" + ("" if args.gates else
+                        " (0, the whole validation split, goes with --gates)"))
+    if args.gates and (args.unit or args.find or args.pattern is not None or args.surprisal):
+        raise UserError("--gates shows every gate of every layer, not a unit or pattern: "
+                        "drop --unit/--find/--pattern/--surprisal, or run them without --gates")
     if args.surprisal and (args.unit or args.find or args.pattern is not None):
         raise UserError("--surprisal colours the text by the model's loss, not by a unit: "
                         "drop --unit/--find/--pattern, or run them without --surprisal")
@@ -141,6 +153,10 @@ def main(args) -> int:
     if args.length is None:
         from ..core.probe_window import default_length
         args.length = default_length(device)
+    if args.gates:
+        from .neurons_gates import show_gates
+        return show_gates(args, model, vocab, ckpt, device, Console(highlight=False),
+                          Console(stderr=True, highlight=False), sys.modules[__name__])
     unit = parse_unit(args.unit, model.num_layers, model.hidden_size) if args.unit else None
     err = Console(stderr=True, highlight=False)
     if args.text:

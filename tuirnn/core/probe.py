@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import UserError
 from .events import ProbeCompleted
+from .gates import GATES, GateStats, SaturationCounter, layer_gates
 
 KINDS = ("c", "h")                       # c: tanh(cell state), LSTM only; h: hidden output
 KIND_LABELS = {"c": "tanh(c)", "h": "h"}
@@ -41,6 +42,7 @@ class ProbeResult:
     source: str = "val"
     loss: np.ndarray | None = None       # (T,) float32 nats per character, loss[0] NaN
     where: str = ""                      # which text this is, e.g. the validation window
+    gates: GateStats | None = None       # LSTM/GRU gate saturation per unit (core/gates.py)
     _flat: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -85,7 +87,8 @@ class ProbeResult:
             top_ids=_pack(self.top_ids, "<i4"), top_probs=_pack(self.top_probs, "<f4"),
             vocab=self.vocab, source=self.source if source is None else source,
             request_id=request_id, dropped=self.dropped,
-            loss=b"" if self.loss is None else _pack(self.loss, "<f4"), where=self.where)
+            loss=b"" if self.loss is None else _pack(self.loss, "<f4"), where=self.where,
+            gates=b"" if self.gates is None else self.gates.pack())
 
     @classmethod
     def from_event(cls, ev: ProbeCompleted) -> "ProbeResult":
@@ -97,11 +100,13 @@ class ProbeResult:
         h = np.frombuffer(ev.h, dtype="<f4").reshape(shape)
         c = np.frombuffer(ev.c, dtype="<f4").reshape(shape) if ev.c else None
         loss = np.frombuffer(ev.loss, dtype="<f4") if len(ev.loss) == 4 * T else None
+        gates = (GateStats.unpack(ev.gates, ev.cell, ev.num_layers, ev.hidden_size, T)
+                 if getattr(ev, "gates", b"") else None)
         return cls(text=ev.text, vocab=ev.vocab, cell=ev.cell, h=h, c=c,
                    top_ids=np.frombuffer(ev.top_ids, dtype="<i4").reshape(T, ev.k),
                    top_probs=np.frombuffer(ev.top_probs, dtype="<f4").reshape(T, ev.k),
                    dropped=getattr(ev, "dropped", ""), iteration=ev.iteration, source=ev.source,
-                   loss=loss, where=ev.where)
+                   loss=loss, where=ev.where, gates=gates)
 
 
 def _pack(a: np.ndarray, dtype: str) -> bytes:
@@ -162,18 +167,25 @@ def lstm_cell_sequence(layer, x, h_seq, c0=None):
     return c
 
 
-def probe_ids(model, ids):
+def probe_ids(model, ids, gate_counts: SaturationCounter | None = None):
     """ids: (T,) on the model's device -> (logits (T, V), final state, hs, cs).
 
     hs: list of (T, H) per layer; cs: list of (T, H) raw cell states (LSTM) or None.
+    gate_counts: fed every layer's gates (LSTM/GRU), from the same pass that gives c.
     The model must be in eval mode (no dropout), as probe_text arranges.
     """
     import torch
     with torch.no_grad():
         logits, state, hiddens = model(ids[None], return_hidden=True)
         hs = [hid[0] for hid in hiddens]                              # each (T, H)
-        cs = None
-        if model.cell == "lstm":
+        cs: list | None = None
+        if gate_counts is not None and model.cell in GATES:
+            cs = [] if model.cell == "lstm" else None
+            for i, gates, c, _ in layer_gates(model, ids, hs):
+                gate_counts.add(i, gates)
+                if cs is not None:
+                    cs.append(c)
+        elif model.cell == "lstm":
             cs = []
             x = model.embed(ids)                                      # (T, E) layer 0's input
             for i, layer in enumerate(model.layers):
@@ -211,7 +223,8 @@ def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") 
     model.eval()
     try:
         text_ids = encode(kept, vocab, device)
-        logits, _, hs, cs = probe_ids(model, text_ids)
+        counts = SaturationCounter(model.cell, L, H) if model.cell in GATES else None
+        logits, _, hs, cs = probe_ids(model, text_ids, counts)
         probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)  # (T, k) each
         loss = char_losses(logits, text_ids).cpu().numpy()                 # (T,)
         h = torch.stack(hs).float().cpu().numpy()                          # (L, T, H)
@@ -219,4 +232,5 @@ def probe_text(model, text: str, vocab: str, k: int = 5, unknown: str = "drop") 
     finally:
         model.train(was_training)
     return ProbeResult(kept, vocab, model.cell, h, c, ids.to(torch.int32).cpu().numpy(),
-                       probs.cpu().numpy(), dropped, loss=loss)
+                       probs.cpu().numpy(), dropped, loss=loss,
+                       gates=None if counts is None else counts.result())

@@ -23,6 +23,7 @@ from ...core.finder import UnitScore
 from ...core.probe import KIND_LABELS, ProbeResult
 from .. import neuron_render as R
 from .. import surprisal_render as S
+from .gate_scatter import GateScatter
 from .neuron_finder import NeuronFinder
 from .neuron_prompt import NeuronPrompt
 
@@ -53,6 +54,9 @@ class NeuronPane(Widget, can_focus=True):
                 tooltip="finder: rank all units by how well they track a pattern or a regex you type"),
         Binding("r", "toggle_predictions", "Guess",
                 tooltip="a row of the model's next-character guesses under every line"),
+        Binding("G", "gates", "Gates", show=False,
+                tooltip="gate saturation of this layer (one dot a unit, new at every checkpoint); "
+                        "Enter colours the text by the unit picked there"),
         Binding("u", "toggle_surprisal", "Surprisal", show=False,
                 tooltip="surprisal: colour each character by the model's loss on it, in bits, "
                         "with the mean bits/char"),
@@ -101,6 +105,7 @@ class NeuronPane(Widget, can_focus=True):
         self.message = ""                            # one-line note (errors, what happened)
         self._source: tuple[str | None, str] = (None, "val")
         self._wrapped: tuple[str, int, list] | None = None
+        self._gates: GateScatter | None = None       # the gate scatter, while it is open
 
     def on_show(self) -> None:
         # The only thing to type at on its tab: take the keys as soon as it is shown.
@@ -126,6 +131,8 @@ class NeuronPane(Widget, can_focus=True):
             self.cursor = min(self.cursor, max(0, len(self.result.text) - 1))
             self.message = (f"left out (not in vocabulary): {R.describe(self.result.dropped)}"
                             if self.result.dropped else "")
+            if self._gates is not None:              # open: its dots move at every checkpoint
+                self._gates.show(self.result)
         self.refresh()
 
     def request(self, text: str | None, source: str) -> None:
@@ -340,6 +347,21 @@ class NeuronPane(Widget, can_focus=True):
     def action_find(self) -> None:
         if self.result is not None and self.result.text:
             self.app.push_screen(NeuronFinder(self.result), self._found)
+
+    def action_gates(self) -> None:
+        if self.result is None or self.result.gates is None:
+            self.note("no gates to show: a GRU/LSTM probe carries them (an RNN has none)"
+                      if self.result is not None else "no probe yet")
+            return
+        self._gates = GateScatter(self.result, self.layer_index, self.unit)
+        self.app.push_screen(self._gates, self._gate_picked)
+
+    def _gate_picked(self, picked: tuple[int, int] | None) -> None:
+        self._gates = None
+        if picked is not None:
+            self.surprisal = False
+            self.select(*picked, kind="c" if self.result and self.result.c is not None else None,
+                        note=f"picked in the gate scatter: layer {picked[0]} unit {picked[1]}")
 
     def _found(self, score: UnitScore | None) -> None:
         if score is not None:
