@@ -119,3 +119,28 @@ def test_bad_flags_are_one_line(ckpt_path, capsys, args, says):
 def test_a_missing_checkpoint_is_one_line(tmp_path, capsys):
     code, _, err = run([tmp_path / "nope.pt"], capsys)
     assert code == 2 and "not found" in err
+
+
+def test_a_probe_of_the_val_text_is_followed_by_its_breakdown(ckpt_path):
+    """The trainer's side: the probe's per-char losses give ErrorsCounted (a few ints)."""
+    from tuirnn.core.control import ProbeRequest
+    from tuirnn.core.events import ErrorsCounted, ProbeCompleted, from_json_dict, to_json_dict
+    from tuirnn.core.responder import Responder
+    model, vocab, _ = ckpt_mod.model_from_checkpoint(ckpt_path)
+    ids = torch.tensor([vocab.index(c) for c in TEXT])
+    n_train = int(len(TEXT) * 0.8)
+    events: list = []
+    r = Responder(model, vocab, torch.device("cpu"), events.append, ids[n_train:],
+                  train_ids=ids[:n_train])
+    r.probe(ProbeRequest(1, length=600), iteration=7)
+    assert [type(e) for e in events] == [ProbeCompleted, ErrorsCounted]
+    probe, counted = events
+    p = np.exp(-np.frombuffer(probe.loss, "<f4")[1:].astype(np.float64))
+    assert counted.iteration == 7 and counted.chars == len(probe.text) - 1
+    assert counted.errors == int(np.sum(p < 0.5)) > 0
+    b = E.from_event(counted)
+    assert sum(b.counts) == b.errors and b.ngram_used
+    assert from_json_dict(to_json_dict(counted)) == counted      # logged and read back whole
+    events.clear()
+    r.probe(ProbeRequest(2, text="Pierre said", source="typed"), iteration=7)
+    assert [type(e) for e in events] == [ProbeCompleted]          # only the validation text

@@ -30,6 +30,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .events import ErrorsCounted
+
 ERROR_P = 0.5            # p < 0.5 on the true character is an error (the paper's threshold)
 NGRAM_MAX = 9            # the n-gram oracle asks orders 1..9, as the paper does
 MEMORY_N = 5             # dynamic memory: the 5 characters ending at t seen before ...
@@ -66,6 +68,18 @@ class ErrorBreakdown:
     def shares(self) -> tuple[float, ...]:
         """Each oracle's share of all errors (sum 1), zeros when there are none."""
         return tuple(c / self.errors if self.errors else 0.0 for c in self.counts)
+
+
+def to_event(b: ErrorBreakdown, iteration: int, where: str = "") -> ErrorsCounted:
+    """The breakdown as plain data (a few ints): what the trainer sends the monitor."""
+    ngram, memory, rare, word, punct, boost = b.counts
+    return ErrorsCounted(iteration, b.chars, b.errors, ngram, memory, rare, word, punct, boost,
+                         ngram_used=b.ngram_used, where=where)
+
+
+def from_event(ev: ErrorsCounted) -> ErrorBreakdown:
+    counts = (ev.ngram, ev.memory, ev.rare, ev.word, ev.punctuation, ev.boost)
+    return ErrorBreakdown(ev.chars, ev.errors, counts, ev.ngram_used)
 
 
 def decode(ids: np.ndarray, vocab: str) -> str:

@@ -123,6 +123,23 @@ class ProbeCompleted:
 
 
 @dataclass(frozen=True)
+class ErrorsCounted:
+    """The model's errors (p < 0.5 on the true char) on the probed validation text, split by
+    the oracles of core.error_analysis, in their order; the six counts sum to `errors`."""
+    iteration: int
+    chars: int                   # characters predicted
+    errors: int
+    ngram: int
+    memory: int
+    rare: int
+    word: int
+    punctuation: int
+    boost: int
+    ngram_used: bool = True      # False: no n-gram model, so `ngram` is 0 by default
+    where: str = ""              # which text, e.g. "validation chars 10,200-14,200 of 160,000"
+
+
+@dataclass(frozen=True)
 class CheckpointSaved:
     iteration: int
     path: str
@@ -204,7 +221,7 @@ class BaselineComputed:
 EVENT_TYPES = {cls.__name__: cls for cls in (
     RunStarted, StepsCompleted, EvalStarted, EvalCompleted, SampleGenerated, SampleChunkGenerated,
     ProbeCompleted, CheckpointSaved, Paused, Resumed, RunResumed, RunFinished, RunFailed,
-    AlertRaised, AlertCleared, BaselineComputed)}
+    AlertRaised, AlertCleared, BaselineComputed, ErrorsCounted)}
 
 
 def to_json_dict(event: Any) -> dict[str, Any]:

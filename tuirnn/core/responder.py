@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from .control import Control, ProbeRequest, SampleRequest
@@ -28,13 +29,17 @@ class Responder:
     """Sample and probe with `model` (which the caller's thread owns) and emit the answers.
 
     val_ids: (N,) ids of the validation text, the default text for probes (may be empty).
+    train_ids: (M,) ids of the training text: with them, a probe of the validation text is
+    followed by its error breakdown (ErrorsCounted, core.error_analysis).
     """
 
     def __init__(self, model, vocab: str, device: torch.device, emit: Emit,
-                 val_ids: torch.Tensor | None = None, known_words: set[str] | None = None):
+                 val_ids: torch.Tensor | None = None, known_words: set[str] | None = None,
+                 train_ids: torch.Tensor | None = None):
         self.model, self.vocab, self.device, self.emit = model, vocab, device, emit
         self.val_ids = val_ids if val_ids is not None else torch.zeros(0, dtype=torch.uint8)
         self.known_words = known_words or set()
+        self.train_ids = train_ids
 
     def sample(self, request: SampleRequest, iteration: int, val_loss: float | None,
                default_seed: int) -> None:
@@ -85,6 +90,23 @@ class Responder:
         result.where = where
         self.emit(result.to_event(iteration=iteration, source=request.source,
                                   request_id=request.request_id))
+        if request.text is None and self.train_ids is not None:
+            self.count_errors(result, iteration)
+
+    def count_errors(self, result, iteration: int) -> None:
+        """Emit the error breakdown of a probe of the validation text, from its per-char
+        losses: a few ints. The n-grams and word counts of the training split are built at
+        the first call (core.error_analysis.CACHE) and kept."""
+        from . import error_analysis as E
+        if result.loss is None or len(result.text) < 2:
+            return
+        try:
+            context = E.CACHE.get(self.train_ids, self.vocab)
+            ids = np.array([self.vocab.index(c) for c in result.text], dtype=np.int64)
+            _, b = E.analyse(context, ids, self.vocab, np.exp(-result.loss.astype(np.float64)))
+        except (ValueError, MemoryError):       # a diagnostic: never the run's end
+            return
+        self.emit(E.to_event(b, iteration, result.where))
 
 
 def known_words_of(ckpt: dict) -> set[str]:

@@ -310,7 +310,7 @@ class Trainer:
 
     def _responder(self, emit: Callable[[Any], None] | None = None) -> Responder:
         return Responder(self.model, self.corpus.vocab, self.device, emit or self.emit,
-                         self.corpus.val, self.corpus.known_words)
+                         self.corpus.val, self.corpus.known_words, self.corpus.train)
 
     def _sample(self, request: SampleRequest) -> None:
         self._responder().sample(request, self.iteration, self.last_val_loss,
