@@ -51,7 +51,7 @@ def render_panel(name: str, left: np.ndarray, right: np.ndarray, width: int, hei
     colour = "" if no_color else COLOURS.get(name, "")
     lines = [_fit(Text(f"{name} gate", style="bold"), width)]
     for r, row in enumerate(grid):
-        label = "1" if r == 0 else "0" if r == height - 1 else "▴" if r == height // 2 else " "
+        label = "1" if r == 0 else "0" if r == height - 1 else "½" if r == height // 2 else " "
         line = Text(f"{label} │", style="dim")
         for c, bits in enumerate(row):
             ch = chr(BRAILLE + bits) if bits else " "
