@@ -76,6 +76,11 @@ class AttachedApp(MonitorApp):
             self.serve_from_checkpoint()
 
     # --- leaving ------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "detach":
+            return self.live            # no trainer to leave: the footer offers no d
+        return super().check_action(action, parameters)
+
     def action_detach(self) -> None:
         if not self.live:
             self.notify("No trainer to detach from: the run is not training. q quits.",
@@ -98,6 +103,7 @@ class AttachedApp(MonitorApp):
         self.live = False
         self.training_alive = False
         self.trainer_exited = True
+        self.refresh_bindings()
         self.drain()
         if self.quit_requested:
             self.exit(self.exit_status())
@@ -126,6 +132,8 @@ class AttachedApp(MonitorApp):
         self._responder = responder.start()
         self.control = responder.control
         self.serves_checkpoint = True
+        self.refresh_bindings()
+        self.monitor.refresh_bindings()
         self.run_state.loaded_checkpoint = str(path)   # the banner names it (not best.pt)
         self.monitor.refresh_parts({"header"})
         if self.monitor.ready and self.run_state.over:

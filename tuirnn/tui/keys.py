@@ -15,7 +15,7 @@ help screen and the palette take them from the live app), so it sits below them 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from textual.app import App
 from textual.binding import Binding
@@ -25,6 +25,19 @@ from textual.screen import Screen
 from .widgets.neuron_pane import NeuronPane
 
 PALETTE_ROW = ("ctrl+p", "command palette: every command by name")
+
+
+def offered(action: str, cannot_serve: Callable[[bool], str | None], from_checkpoint: bool) -> bool:
+    """Whether the footer of an ended run offers `action` (the screen's check_action asks):
+    pause needs a trainer that trains, save one that can save (not a checkpoint read back),
+    sample anyone that answers. cannot_serve(training_only) is the screen's reason, or None."""
+    if action in ("toggle_pause", "resume"):
+        return cannot_serve(True) is None
+    if action == "save":
+        return cannot_serve(from_checkpoint) is None
+    if action == "sample":
+        return cannot_serve(False) is None
+    return True
 
 
 @dataclass(frozen=True)

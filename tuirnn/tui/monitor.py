@@ -28,6 +28,7 @@ from ..core.events import (
     SampleGenerated,
 )
 from ..remote.client import RequestRefused, TrainerGone
+from .keys import offered
 from .monitor_keys import MONITOR_BINDINGS
 from .state import Activity, RunState, SampleEntry
 from .widgets.footer import MonitorFooter
@@ -113,6 +114,7 @@ class MonitorScreen(Screen):
                     pane.latest_sample = ev.text       # the pane's `m` probes it
                 case RunFinished() | RunFailed() | TrainerGone() if self.ready:
                     self.show_banner()
+                    self.refresh_bindings()            # the footer drops keys that cannot work
                     why = self.cannot_serve()
                     if why is not None and pane is not None:
                         pane.cancel_pending(why)
@@ -223,6 +225,9 @@ class MonitorScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """space is Pause, or Resume while paused (the footer shows the one that applies)."""
+        if self.state.over and not offered(action, self.cannot_serve,
+                                           getattr(self.host, "serves_checkpoint", False)):
+            return False            # an ended run's footer offers only keys that work
         if action in ("toggle_pause", "resume"):
             return (action == "resume") == self.state.pausing_or_paused
         return True

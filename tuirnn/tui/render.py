@@ -180,9 +180,27 @@ def header_lines(st, width: int) -> list[Text]:
     if st.last_checkpoint is not None:
         name = st.last_checkpoint.path.replace("\\", "/").rsplit("/", 1)[-1]
         l3.append(f" · saved {name} @{st.last_checkpoint.iteration}", style="dim")
-    for line in (l1, l2, l3):
+    lines = [fit_fields(line, width) for line in (l1, l2, l3)]
+    for line in lines:
         line.no_wrap, line.overflow = True, "ellipsis"
-    return [l1, l2, l3]
+    return lines
+
+
+FIELD_SEP = " · "
+
+
+def fit_fields(line: Text, width: int) -> Text:
+    """`line` in `width` cells, cut at a field boundary: the fields joined by ' · ' that do
+    not fit are dropped from the end, whole ('… · best 1.253 @1250', never '· saved las…').
+    A first field wider than `width` is left to the caller's ellipsis."""
+    plain = line.plain
+    if cell_width(plain) <= width:
+        return line
+    cuts = [i for i in range(len(plain)) if plain.startswith(FIELD_SEP, i)]
+    fitting = [i for i in cuts if cell_width(plain[:i]) <= width]
+    if not fitting:
+        return line
+    return line.divide([max(fitting)])[0]
 
 
 def sample_title(entry, index: int, count: int) -> Text:
