@@ -79,9 +79,23 @@ class ChartStyle:
     val: str = "bold yellow"
     best: str = "bold green"
     axis: str = "grey62"
+    baseline: str = "magenta"     # n-gram lines (`tuirnn baseline`)
 
 
-NO_COLOR_STYLE = ChartStyle(raw="dim", smooth="bold", val="bold", best="bold reverse", axis="")
+NO_COLOR_STYLE = ChartStyle(raw="dim", smooth="bold", val="bold", best="bold reverse", axis="",
+                            baseline="dim")
+BASELINE_CHAR = "┄"
+
+
+def baseline_cells(lines: list[tuple[int, str]], plot_w: int) -> dict[int, str]:
+    """Row -> its text across the plot for horizontal lines [(row, label)]: '┄' with the
+    label near the left ('┄5-gram 1.95┄┄┄'); labels of lines on one row share it."""
+    by_row: dict[int, list[str]] = {}
+    for row, label in lines:
+        by_row.setdefault(row, []).append(label)
+    return {row: (BASELINE_CHAR + " · ".join(labels) + BASELINE_CHAR * plot_w)[:plot_w]
+            for row, labels in by_row.items()}
+
 
 # braille dot bit weights by (row % 4, col % 2)
 _WEIGHTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -130,12 +144,16 @@ def braille_chart(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, floa
 def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]],
                best: tuple[int, float] | None, width: int, height: int, *,
                log: bool = False, x0: int = 0, clip: bool = True,
-               style: ChartStyle = ChartStyle()) -> list[Row]:
+               style: ChartStyle = ChartStyle(),
+               baselines: tuple[tuple[float, str], ...] = ()) -> list[Row]:
     """Draw losses as `height` rows of `width` cells (y labels included).
 
     raw, smooth: (n,) per-step losses, step i is iteration x0 + i + 1 (a window of the run:
     val points at or before x0 are left out). val: [(iteration, loss)] joined by a line;
     best: (iteration, loss) drawn as '★' when inside the window. clip: a robust y range.
+    baselines: [(loss, label)] drawn as labelled horizontal lines behind the curves; the y
+    range reaches down to them (they are what the run is to beat), never up (a unigram far
+    above the clipped range is left out).
     The last row is the x axis (first and last iteration). Rows, not rich Text: the widget
     turns them straight into Segments (row_segments), which is most of a redraw's saving.
     """
@@ -161,6 +179,8 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
     late = x0 + OUTLIER_HEAD * span
     lo, hi, clipped = y_range([cols_raw, cols_smooth], [v for _, v in vals],
                               [v for i, v in vals if i >= late], clip)
+    lines = [(v, label) for v, label in baselines if math.isfinite(v) and v <= hi]
+    lo = min([lo] + [v for v, _ in lines])
     if log:
         lo, hi = max(lo, 1e-6), max(hi, 1e-6)
     if hi - lo < 1e-9:
@@ -211,6 +231,12 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
         return names.index(name)
 
     styles = np.where(masks[1] > 0, style_id(style.smooth), style_id(style.raw))
+    for row, text in baseline_cells([(int(to_rows(np.array([v]))[0]) // 4, label)
+                                     for v, label in lines], plot_w).items():
+        free = chars[row] == ord(" ")          # the curves stay on top
+        line = np.frombuffer(text.ljust(plot_w).encode("utf-32-le"), dtype="<u4")
+        chars[row] = np.where(free, line, chars[row])
+        styles[row] = np.where(free, style_id(style.baseline), styles[row])
     val_rows: list[int] = (to_rows(np.array([v for _, v in vals], dtype=float)) // 4).tolist() if vals else []
     val_id = style_id(style.val)
     for row, col, ch in val_line_cells([(int(r), to_col(it) // 2) for (it, _), r in zip(vals, val_rows)]):

@@ -300,6 +300,14 @@ class MonitorScreen(Screen):
     def action_chart_window(self) -> None:
         self.query_one(LossChart).cycle_window()
 
+    def action_baselines(self) -> None:
+        chart = self.query_one(LossChart)
+        view = chart.cycle_baselines()
+        if self.state.baseline is None:
+            self.notify("no n-gram baselines yet: run `tuirnn baseline RUN`", timeout=4)
+        else:
+            self.notify(f"loss chart: {view}", timeout=2)
+
     def action_toggle_clip(self) -> None:
         chart = self.query_one(LossChart)
         chart.clip = not chart.clip

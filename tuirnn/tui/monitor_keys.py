@@ -36,6 +36,9 @@ MONITOR_BINDINGS: list[Binding] = [
     Binding("comma", "smoothing(-1)", "Less smoothing", show=False, group=SMOOTHING,
             tooltip="loss chart: less / more smoothing (EMA weight 0 to 0.99, shown in the title)"),
     Binding("full_stop", "smoothing(1)", "More smoothing", show=False, group=SMOOTHING),
+    Binding("B", "baselines", "n-gram lines", show=False,
+            tooltip="loss chart: n-gram lines of 3, 5 and the best order / the best / every "
+                    "order / none (`tuirnn baseline RUN` computes them)"),
     Binding("y", "toggle_clip", "Y range", show=False,
             tooltip="loss chart: robust y range (the start of the window left out) / the full range"),
     Binding("1", "tab('training')", "Training tab", show=False, group=TABS,

@@ -16,6 +16,7 @@ import numpy as np
 from ..core.events import (
     AlertCleared,
     AlertRaised,
+    BaselineComputed,
     CheckpointSaved,
     EvalCompleted,
     EvalStarted,
@@ -35,6 +36,23 @@ from ..remote.client import RequestRefused, TrainerGone
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
 GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
 RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
+
+# Which n-gram orders the loss chart draws (`B` cycles): 3, 5 and the best are the paper's
+# landmarks (letters, syllables, the best any count does) without crowding an 80x24 chart.
+BASELINE_VIEWS = ("3, 5, best n-gram", "best n-gram", "every n-gram", "no n-grams")
+
+
+def baseline_orders(losses: tuple[float, ...], view: str) -> list[int]:
+    """The orders (1-based) `view` (one of BASELINE_VIEWS) draws of `losses`."""
+    finite = [n for n, v in enumerate(losses, 1) if math.isfinite(v)]
+    if not finite or view == "no n-grams":
+        return []
+    best = min(finite, key=lambda n: losses[n - 1])
+    if view == "every n-gram":
+        return finite
+    if view == "best n-gram":
+        return [best]
+    return sorted({n for n in (3, 5) if n in finite} | {best})
 
 
 class Activity(str, Enum):
@@ -101,6 +119,8 @@ class RunState:
     failed: RunFailed | None = None
     alerts: dict[str, AlertRaised] = field(default_factory=dict)  # kind -> the one in force
     version: int = 0           # bumped whenever the loss series change (chart cache key)
+    baseline: BaselineComputed | None = None   # the newest n-gram losses (val preferred)
+    baseline_view: int = 0     # index into BASELINE_VIEWS
     _ema: float = 0.0
     _ema_w: float = 0.0
     _rate_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, elapsed)
@@ -244,6 +264,11 @@ class RunState:
             case RunFailed():
                 self.failed, self.activity = ev, None
                 return {"header"}
+            case BaselineComputed():
+                if ev.split == "val" or self.baseline is None or self.baseline.split != "val":
+                    self.baseline = ev
+                    self.version += 1
+                return {"loss"}
             case RequestRefused():       # a sample that will never stream in
                 entry = self.find_request(ev.request_id)
                 if entry is None or entry.done:
@@ -257,6 +282,25 @@ class RunState:
                 return {"header"}
             case _:
                 return set()
+
+    def baseline_lines(self) -> tuple[tuple[float, str], ...]:
+        """The chart's n-gram lines [(loss, label)]: '5-gram 1.95', then '↓1200' once a val
+        loss went below it (the first iteration that did)."""
+        if self.baseline is None:
+            return ()
+        losses = self.baseline.losses
+        out = []
+        for n in baseline_orders(losses, BASELINE_VIEWS[self.baseline_view]):
+            v = losses[n - 1]
+            below = next((it for it, val in self.val if val < v), None)
+            out.append((v, f"{n}-gram {v:.2f}" + (f" ↓{below}" if below is not None else "")))
+        return tuple(out)
+
+    def cycle_baselines(self) -> str:
+        """The next of BASELINE_VIEWS; returns its name."""
+        self.baseline_view = (self.baseline_view + 1) % len(BASELINE_VIEWS)
+        self.version += 1
+        return BASELINE_VIEWS[self.baseline_view]
 
     def _fold_smooth(self, start: int) -> None:
         """Extend the smoothed curve over losses[start:] (EMA debiased like TensorBoard's)."""

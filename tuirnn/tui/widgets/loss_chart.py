@@ -45,6 +45,7 @@ class LossChart(Widget):
         self._cache: tuple[tuple, list[Strip]] | None = None
         self._last_redraw = 0.0
         self._redraw_timer: Timer | None = None
+        self._titled_baselines = False   # whether the legend names the n-gram lines
 
     def data_changed(self, now: bool = False) -> None:
         """New losses: redraw now, or once MIN_REDRAW_INTERVAL has passed since the last one.
@@ -85,6 +86,9 @@ class LossChart(Widget):
         for label, name in (("⠉ raw", st.raw), (f"⠉ smoothed {self.state.smoothing:.2f}", st.smooth),
                             ("─ val", st.val), ("★ best", st.best)):
             parts += [(label, Style.parse(name) if name else Style()), " · "]
+        self._titled_baselines = bool(self.state.baseline_lines())
+        if self._titled_baselines:
+            parts += [("┄ n-gram", Style.parse(st.baseline) if st.baseline else Style()), " · "]
         view = [("log" if self.log_scale else "linear"), WINDOWS[self.window]]
         if not self.clip:
             view.append("full y")
@@ -114,7 +118,7 @@ class LossChart(Widget):
         return chart_rows(raw[first:], smooth[first:], st.val, st.best,
                           self.content_size.width, self.content_size.height,
                           log=self.log_scale, x0=st.loss_start + first, clip=self.clip,
-                          style=self.chart_style())
+                          style=self.chart_style(), baselines=st.baseline_lines())
 
     def strips(self) -> list[Strip]:
         w, h = self.content_size.width, self.content_size.height
@@ -123,6 +127,8 @@ class LossChart(Widget):
         if self._cache is None or self._cache[0] != key:
             strips = [Strip(row_segments(row, base), w) for row in self.chart_rows()]
             self._cache = (key, strips)
+            if bool(self.state.baseline_lines()) != self._titled_baselines:
+                self.update_title()          # n-gram lines came (`tuirnn baseline`) or went (B)
         return self._cache[1]
 
     def render_line(self, y: int) -> Strip:
@@ -132,6 +138,12 @@ class LossChart(Widget):
         return Strip.blank(self.content_size.width, self.visual_style.rich_style)
 
     # --- keys (the screen binds them) -------------------------------------------------------
+    def cycle_baselines(self) -> str:
+        """The next set of n-gram lines (state.BASELINE_VIEWS); returns its name."""
+        view = self.state.cycle_baselines()
+        self.data_changed(now=True)
+        return view
+
     def cycle_window(self) -> None:
         """The whole run, its last 25%, its last 2000 iterations, and round again."""
         self.window = (self.window + 1) % len(WINDOWS)
