@@ -16,6 +16,17 @@ Both contenders train the same model size on the same train/val split, seeded al
           split, hidden state carried, mean cross-entropy per char in nats).
 As a check that the two evaluations agree, the plain evaluator is also run on the Trainer's
 model; it must give the engine's figure.
+
+    .venv/bin/python benchmarks/quality.py --budget 90 [--rounds 2] [--peak 4e-3 ...]
+        [--contenders step,cosine,linear]
+
+Budget mode: the same wall-clock budget of training time for (a) char-rnn's step schedule
+(the config as given), stopped by Control.stop() when the budget is spent, as a user would
+with Ctrl+C, and (b) each new schedule run with train.time_budget (the run stops by itself,
+its last eval inside the budget), alternated A B C A B C ... so the shared CPU's load falls
+on all alike. Val is the last 10% (data.val_frac=0.1 unless --set says otherwise). The figure
+is the best val loss the run's own evals reached (best.pt's), and the val loss of its model at
+the end (for the step schedule that last eval is outside its budget: a head start).
 """
 from __future__ import annotations
 
@@ -39,6 +50,12 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=60.0, help="wall-clock training budget per contender")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--data", default=None, help="corpus file (default: the config's data.path)")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="budget mode: the step schedule against cosine/linear at this budget")
+    p.add_argument("--rounds", type=int, default=1, help="budget mode: rounds of A B C ...")
+    p.add_argument("--contenders", default="step,cosine,linear",
+                   help="budget mode: comma-separated; NAME or NAME@PEAK_LR (e.g. linear@4e-3)")
+    p.add_argument("--warmup", type=int, default=50, help="budget mode: warmup_iters of cosine/linear")
     return p.parse_args()
 
 
@@ -108,8 +125,108 @@ def run_plain(cfg, corpus, seconds: float, device) -> dict:
             "reason": "budget" if loop.it < limit else "iteration limit"}
 
 
+def contender_overrides(name: str, budget: float, warmup: int) -> list[str]:
+    """'linear@4e-3' -> the --set overrides of that contender."""
+    schedule, _, peak = name.partition("@")
+    if schedule == "step":
+        return ["train.lr_schedule=step"] + ([f"train.learning_rate={peak}"] if peak else [])
+    sets = [f"train.lr_schedule={schedule}", f"train.time_budget={budget:g}s",
+            f"train.warmup_iters={warmup}", "train.min_lr=0"]
+    return sets + ([f"train.learning_rate={peak}"] if peak else [])
+
+
+def run_budgeted(cfg, corpus, budget: float, schedule: str) -> dict:
+    """One contender: the Trainer with its config; step is stopped by a timer at the budget,
+    the others stop by themselves (train.time_budget)."""
+    from tuirnn.core.control import Control
+    from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished, RunStarted
+    from tuirnn.core.train import Trainer
+
+    control = Control()
+    info: dict[str, Any] = {"evals": [], "failed": None}
+    timers: list[threading.Timer] = []
+
+    def sink(event):
+        if isinstance(event, RunStarted):
+            info["t0"] = C.now()
+            if schedule == "step":
+                timers.append(threading.Timer(budget, control.stop))
+                timers[-1].daemon = True
+                timers[-1].start()
+        elif isinstance(event, EvalCompleted):
+            info["evals"].append((C.now() - info["t0"], event.iteration, event.val_loss))
+        elif isinstance(event, RunFinished):
+            info.update(t1=C.now(), iterations=event.iteration, reason=event.reason)
+        elif isinstance(event, RunFailed):
+            info["failed"] = event.error
+
+    with tempfile.TemporaryDirectory(prefix="tuirnn-quality-") as tmp:
+        torch.manual_seed(cfg.train.seed)
+        trainer = Trainer(cfg, Path(tmp) / "run", [sink], control, corpus)
+        trainer.prepare()
+        trainer.run()
+        for t in timers:
+            t.cancel()
+        if info["failed"]:
+            raise SystemExit(f"tuirnn run failed: {info['failed']}")
+        info["final_val"] = trainer.evaluate()
+        info["lr_end"] = trainer.lr
+    inside = [v for s, _, v in info["evals"] if s <= budget]
+    info["best_in_budget"] = min(inside) if inside else math.inf
+    info["train_s"] = info["t1"] - info["t0"]
+    return info
+
+
+def budget_main(args) -> None:
+    import statistics
+
+    from tuirnn.core.config import load
+    from tuirnn.core.errors import UserError
+    names = [n.strip() for n in args.contenders.split(",") if n.strip()]
+    sets = args.overrides if any(o.startswith("data.val_frac=") for o in args.overrides) \
+        else ["data.val_frac=0.1", *args.overrides]
+    try:
+        cfgs = {n: load(args.config, [*sets, *contender_overrides(n, args.budget, args.warmup)])
+                for n in names}
+    except UserError as e:
+        raise SystemExit(f"error: {e}") from None
+    first = cfgs[names[0]]
+    path = C.find_corpus(args.data, "tinyshakespeare.txt", first.data.path)
+    if path is None:
+        C.skip("corpus tinyshakespeare.txt not found (data/ or /work/shared/data); give --data PATH")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    corpus = C.load_corpus(path, first.data.val_frac, first.data.normalize_newlines)
+    m, t = first.model, first.train
+    print(f"budget mode: {args.budget:g} s each, {args.rounds} round(s) of {' '.join(names)}; "
+          f"{path.name} {len(corpus.train):,} train / {len(corpus.val):,} val chars; "
+          f"{m.num_layers}x{m.hidden_size} {m.cell.upper()}, batch {t.batch_size}, seq "
+          f"{t.seq_length}, {torch.get_num_threads()} threads", flush=True)
+    results: dict[str, list[dict]] = {n: [] for n in names}
+    for r in range(args.rounds):
+        for n in names:
+            c = cfgs[n]
+            res = run_budgeted(c, corpus, args.budget, c.train.lr_schedule)
+            results[n].append(res)
+            print(f"  round {r + 1} {n:<14} best val in budget {res['best_in_budget']:.4f}  "
+                  f"final val {res['final_val']:.4f}  {res['iterations']} iters  "
+                  f"{res['train_s']:.1f} s ({res['reason']}), lr at end {res['lr_end']:.2e}",
+                  flush=True)
+    print()
+    print(f"{'contender':<16}{'best val':>10}{'final val':>11}{'iters':>8}{'train s':>9}   (median of rounds)")
+    for n in names:
+        rs = results[n]
+        med = statistics.median
+        print(f"{n:<16}{med(x['best_in_budget'] for x in rs):>10.4f}"
+              f"{med(x['final_val'] for x in rs):>11.4f}{med(x['iterations'] for x in rs):>8.0f}"
+              f"{med(x['train_s'] for x in rs):>9.1f}")
+
+
 def main():
     args = parse_args()
+    if args.budget is not None:
+        budget_main(args)
+        return
     from tuirnn.core.config import load
     from tuirnn.core.device import pick_device
     from tuirnn.core.errors import UserError

@@ -19,6 +19,7 @@ from typing import Any, Callable
 SCHEDULES = ("step", "cosine", "linear")
 AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early checkpoints
 
+SAMPLE_CHAR_S = 2e-3      # a sampled character on a loaded CPU (one step of the model, batch 1)
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _WHOLE = re.compile(r"(?:\s*\d+(?:\.\d+)?\s*[smhd])+\s*")
@@ -149,10 +150,11 @@ class Pace:
     at each log window from rank 0's clock, broadcast, so every rank stops at the same step
     and sets the same rate)."""
 
-    def __init__(self, train_cfg: Any, max_iters: int, n_val_batches: int):
+    def __init__(self, train_cfg: Any, max_iters: int, n_val_batches: int, sample_chars: int = 0):
         self.t = train_cfg
         self.max_iters = max_iters
         self.n_val = n_val_batches
+        self.sample_s = sample_chars * SAMPLE_CHAR_S
         budget = train_cfg.time_budget
         self.clock = BudgetClock(parse_duration(budget) if budget else None)
         self.spent = False              # the budget ended the run: RunFinished "time_budget"
@@ -179,8 +181,9 @@ class Pace:
 
     def stepped(self, seconds: float) -> None:
         self.step_s = seconds if self.step_s == 0.0 else 0.9 * self.step_s + 0.1 * seconds
-        # until an eval is timed: its forward passes at about a third of a step each, samples
-        self.clock.first_reserve = self.n_val * self.step_s / 3 + 1.0
+        # until an eval is timed: its forward passes at about a third of a step each, the
+        # samples a char at a time, the saves
+        self.clock.first_reserve = self.n_val * self.step_s / 3 + self.sample_s + 0.5
 
     def budget_spent(self, iteration: int, dist: Any) -> bool:
         if self.clock.budget is None:

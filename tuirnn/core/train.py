@@ -114,7 +114,9 @@ class Trainer:
         limit = math.ceil(cfg.train.max_epochs * n)
         self.max_iters = min(limit, cfg.train.max_iters) if cfg.train.max_iters else limit
         self.state = self.model.init_state(self.train_data.batch_size, dev)
-        self.pace = Pace(cfg.train, self.max_iters, len(self.val_data) if self.val_data else 0)
+        s = cfg.sample          # the run's last work: an eval, one or two samples, saves
+        self.pace = Pace(cfg.train, self.max_iters, len(self.val_data) if self.val_data else 0,
+                         s.length * (2 if s.timeline else 1))
         self.clock = self.pace.clock
         # what the loop calls forward (DDP wraps it)
         self.step_model = self.dist.wrap(self.model, dev, cfg.train.seed, self.resume_state is not None)

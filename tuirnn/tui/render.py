@@ -99,6 +99,24 @@ STATE_STYLES = {   # the header badge of each status and activity (a test checks
 MIN_BAR = 6
 
 
+def budget_clock(st) -> tuple[str, float, str] | None:
+    """With train.time_budget: (head, fraction, ETA field) in training time, e.g.
+    ('iter 500 · 1m05s/1m30s ', 0.72, 'ETA 25s'); paused: 'clock stopped, 25s left' (a paused
+    run keeps its budget). None without a budget. Whichever ends first, iterations or time."""
+    budget = getattr(st.run, "time_budget_s", None)
+    left = getattr(st, "budget_left_s", None)
+    if not budget or left is None:
+        return None
+    frac = max(st.iteration / max(st.run.max_iters, 1), 1.0 - left / budget)
+    head = f"iter {st.iteration} · {fmt_duration(budget - left)}/{fmt_duration(budget)} "
+    if st.over:
+        return head, frac, "ETA –"
+    if st.pausing_or_paused:
+        return head, frac, f"clock stopped, {fmt_duration(left)} left"
+    by_iters = eta_seconds(st.iteration, st.run.max_iters, st.steps_per_sec)
+    return head, frac, f"ETA {fmt_duration(left if by_iters is None else min(left, by_iters))}"
+
+
 def progress_line(st, width: int) -> Text:
     """'iter 500/2000 ████   25% · ep 1.25/5.00 · 45.0k ch/s · ETA 1m15s · lr 2.0e-03',
     cut to `width`: lr goes first, then the epoch total, the epoch, the rate; never wraps.
@@ -113,6 +131,11 @@ def progress_line(st, width: int) -> Text:
     pct = f" {100 * st.iteration / total:3.0f}%"
     ep_full, ep_short = f"ep {st.epoch:.2f}/{epochs_total:.2f}", f"ep {st.epoch:.1f}"
     rate_s, eta_s, lr_s = f"{rate} ch/s", f"ETA {fmt_duration(eta)}", f"lr {fmt_lr(st.lr)}"
+    frac = st.iteration / total
+    clock = budget_clock(st)
+    if clock is not None:       # a time budget: the bar and the ETA count it down
+        head, frac, eta_s = clock
+        pct = f" {100 * frac:3.0f}%"
     choices = [(ep_full, rate_s, eta_s, lr_s), (ep_full, rate_s, eta_s),
                (ep_short, rate_s, eta_s), (rate_s, eta_s), (eta_s,), ()]
     if st.rank_ms is not None:   # several ranks: fastest-slowest forward ms (a straggler shows)
@@ -123,7 +146,7 @@ def progress_line(st, width: int) -> Text:
         if len(head) + MIN_BAR + len(tail) <= width:
             break
     bar_w = max(MIN_BAR, width - len(head) - len(tail))
-    l2 = Text.assemble(head, (progress_bar(st.iteration / total, bar_w), "green"), tail)
+    l2 = Text.assemble(head, (progress_bar(frac, bar_w), "green"), tail)
     l2.no_wrap, l2.overflow = True, "ellipsis"
     return l2
 

@@ -103,6 +103,7 @@ class RunState:
     rank_ms: tuple[float, float] | None = None   # several ranks: fastest, slowest forward ms/step
     steps_per_sec: float = 0.0
     elapsed_s: float = 0.0
+    budget_left_s: float | None = None           # training time left of train.time_budget
     losses: array.array = field(default_factory=lambda: array.array("d"))
     smooth: array.array = field(default_factory=lambda: array.array("d"))
     val: list[tuple[int, float]] = field(default_factory=list)
@@ -185,6 +186,7 @@ class RunState:
                 self._update_rate(ev.iteration, ev.elapsed_s)
                 self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
                 self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
+                self.budget_left_s = getattr(ev, "budget_left_s", None)
                 if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
                     self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
                 self._done(Activity.STARTING)
@@ -197,6 +199,8 @@ class RunState:
                 # a (re)started trainer: an earlier process's end is history, not this run's state
                 self.finished = self.failed = self.gone = None
                 self.run, self.iteration, self.lr = ev, ev.start_iter, ev.learning_rate
+                budget = getattr(ev, "time_budget_s", None)
+                self.budget_left_s = None if budget is None else budget - ev.budget_used_s
                 self.epoch = ev.start_iter / max(1, ev.iters_per_epoch)
                 self.activity = None
                 return {"header", "loss"}
