@@ -192,7 +192,9 @@ class NeuronPane(Widget, can_focus=True):
                                  "or paste text, o: open a file.\n", self.message)
         r = self.result
         if self.surprisal:
-            header = Text.assemble(("surprisal ", "bold"), S.mean_line(r), end="")
+            vals = getattr(getattr(self.app, "run_state", None), "val", None)   # [(iter, nats)]
+            header = Text.assemble(("surprisal ", "bold"),
+                                   S.mean_line(r, vals[-1][1] if vals else None), end="")
             legend = S.legend(no_color)
         else:
             header = Text.assemble(
