@@ -75,3 +75,19 @@ def example_line(context: str, char: str, width: int = 80) -> Text:
     out = Text.assemble("    ", (shown, "dim"), ("  → ", "dim"), (char_shown, "bold"))
     out.no_wrap, out.overflow = True, "ellipsis"
     return out
+
+
+def panel(ev, width: int = 80) -> Text:
+    """The monitor's errors panel: a title row and one row per oracle, for an ErrorsCounted
+    (None: a line saying when the first comes)."""
+    if ev is None:
+        out = Text.assemble(("What it still gets wrong", "bold"),
+                            ("  the first breakdown comes with the first probe of the "
+                             "validation text (after the first eval)", "dim"))
+    else:
+        b = E.from_event(ev)
+        head = Text.assemble(("What it still gets wrong  ", "bold"), title(b, ev.iteration))
+        head.no_wrap, head.overflow = True, "ellipsis"
+        out = Text("\n").join([head, *rows(b, width, help_text=True)])
+    out.no_wrap, out.overflow = True, "crop"
+    return out

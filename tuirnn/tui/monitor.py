@@ -17,6 +17,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from ..core.events import (
     AlertRaised,
+    ErrorsCounted,
     EvalCompleted,
     EvalStarted,
     Paused,
@@ -31,6 +32,7 @@ from ..remote.client import RequestRefused, TrainerGone
 from .keys import offered
 from .monitor_keys import MONITOR_BINDINGS
 from .state import Activity, RunState, SampleEntry
+from .widgets.errors_panel import ErrorsPanel
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
 from .widgets.loss_chart import LossChart
@@ -80,6 +82,7 @@ class MonitorScreen(Screen):
                 yield SamplesTab(self.state, id="samples-tab")
             with TabPane("Neurons", id="neurons"):
                 yield NeuronPane(id="neuron-pane")
+                yield ErrorsPanel(id="errors-panel")       # key w shows it
             with TabPane("Runs", id="runs"):
                 yield RunsTab(self.state, id="runs-tab")
         yield MonitorFooter(compact=True)
@@ -108,6 +111,9 @@ class MonitorScreen(Screen):
             match ev:
                 case ProbeCompleted() if pane is not None:
                     pane.probe = ev
+                case ErrorsCounted():
+                    for errors_panel in self.query(ErrorsPanel):
+                        errors_panel.counted = ev
                 case EvalCompleted():
                     self.request_probe()
                 case SampleGenerated() if pane is not None:
@@ -339,6 +345,11 @@ class MonitorScreen(Screen):
             self.notify("A diff needs two fixed samples (one more checkpoint).", severity="warning")
             return
         self.app.push_screen(SampleDiff(*pair))
+
+    def action_toggle_errors(self) -> None:
+        """w (Neurons tab): the errors panel under the text, shown / hidden."""
+        for errors_panel in self.query(ErrorsPanel):
+            errors_panel.display = not errors_panel.display
 
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)

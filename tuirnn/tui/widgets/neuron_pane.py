@@ -57,6 +57,9 @@ class NeuronPane(Widget, can_focus=True):
         Binding("G", "gates", "Gates", show=False,
                 tooltip="gate saturation of this layer (one dot a unit, new at every checkpoint); "
                         "Enter colours the text by the unit picked there"),
+        Binding("w", "screen.toggle_errors", "Errors", show=False,
+                tooltip="what the model still gets wrong: its errors on this validation text "
+                        "by the paper's oracles, newest checkpoint (a panel under the text)"),
         Binding("u", "toggle_surprisal", "Surprisal", show=False,
                 tooltip="surprisal: colour each character by the model's loss on it, in bits, "
                         "with the mean bits/char"),
