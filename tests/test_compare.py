@@ -73,11 +73,11 @@ def test_table_rows_show_each_runs_values_and_best(tmp_path):
     runs = [load_run(make_run(tmp_path, "small", 256, 2, 1.4)),
             load_run(make_run(tmp_path, "big", 512, 3, 1.2))]
     header, rows = table_rows(runs, ["A", "B"])
-    assert header == ["", "RUN", "model.hidden_size", "model.num_layers", "BEST VAL", "@ITER",
-                      "ITER"]
-    assert rows[0][:4] == ["A", "small", "256", "2"] and rows[1][:4] == ["B", "big", "512", "3"]
-    assert float(rows[1][4]) < float(rows[0][4])          # the 3x512 beats the 2x256
-    assert rows[1][5] == "1000" and rows[1][6] == "1000"
+    assert header == ["", "RUN", "BEST VAL", "@ITER", "ITER", "model.hidden_size",
+                      "model.num_layers"]                # what matters first
+    assert rows[0][5:] == ["256", "2"] and rows[1][5:] == ["512", "3"]
+    assert float(rows[1][2]) < float(rows[0][2])          # the 3x512 beats the 2x256
+    assert rows[1][3] == "1000" and rows[1][4] == "1000"
 
 
 def test_other_runs_are_the_newest_with_a_log_without_this_one(tmp_path):
@@ -117,10 +117,10 @@ def test_compare_command_prints_a_plain_table_when_piped(tmp_path, capsys):
     make_run(tmp_path, "lstm-512", 512, 3, 1.2)
     assert cli(["compare", "lstm-256", "lstm-512", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["RUN", "model.hidden_size", "model.num_layers", "BEST", "VAL",
-                              "@ITER", "ITER"]
-    assert out[1].split()[:4] == ["A", "lstm-256", "256", "2"]
-    assert out[2].split()[:4] == ["B", "lstm-512", "512", "3"]
+    assert out[0].split() == ["RUN", "BEST", "VAL", "@ITER", "ITER", "model.hidden_size",
+                              "model.num_layers"]        # best val before the config columns
+    assert out[1].split()[:2] + out[1].split()[-2:] == ["A", "lstm-256", "256", "2"]
+    assert out[2].split()[:2] + out[2].split()[-2:] == ["B", "lstm-512", "512", "3"]
     assert "\x1b[" not in "\n".join(out)
 
 
@@ -176,3 +176,36 @@ async def test_runs_tab_overlays_other_runs_under_the_root(tmp_path, monkeypatch
         tab.others = []
         await pilot.pause(0.5)
         assert tab.others == []
+
+
+def test_a_live_runs_iteration_is_its_newest_step(tmp_path, capsys):
+    """A run still training: ITER is how far it got (its last step), not its last eval."""
+    steps = [StepsCompleted(iteration=it, epoch=it / 400, losses=(2.0,) * 5, lr=2e-3,
+                            chars_per_sec=1000.0, elapsed_s=1.0) for it in (1010, 1020, 1370)]
+    quoting = SampleGenerated(iteration=1000, text='"StepsCompleted" 99999', prime="",
+                              temperature=0.8, top_k=0, seed=1, val_loss=1.5, word_share=0.0)
+    make_run(tmp_path, "live", 256, 2, 1.4, extra=[*steps, quoting])
+    make_run(tmp_path, "done", 512, 3, 1.2)
+    assert load_run(tmp_path / "live").iteration == 1370
+    assert cli(["compare", "live", "done", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:5] == ["A", "live", out[1].split()[2], "1000", "1370"]
+
+
+def test_long_paths_and_checksums_are_shortened_and_piped_rows_stay_short(tmp_path, capsys):
+    from tuirnn.core.compare import short_text
+    url = "https://cs.stanford.edu/people/karpathy/char-rnn/warpeace_input.txt"
+    assert short_text(url) == "…/warpeace_input.txt"
+    assert short_text("a" * 30 + "b" * 34) == "a" * 11 + "…" + "b" * 12
+    assert short_text("lstm") == "lstm"
+    for name, hidden, where in (("a", 256, "/home/someone/corpora/very/deep/folder/warpeace.txt"),
+                                ("b", 512, "/srv/data/shared/corpora/tinyshakespeare/input.txt")):
+        run = make_run(tmp_path, name, hidden, 2, 1.4)
+        lines = (run / "events.jsonl").read_text().splitlines()
+        first = json.loads(lines[0])
+        first["config"]["data"] = {"path": where, "url": url + name, "sha256": name * 64}
+        lines[0] = json.dumps(first)
+        (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    assert cli(["compare", "a", "b", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "…/warpeace.txt" in out[1] and all(len(line) <= 160 for line in out), out

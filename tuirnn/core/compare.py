@@ -13,12 +13,13 @@ from typing import Any
 import yaml
 
 from .errors import shown
-from .eventfile import EventFileError, read_bytes
+from .eventfile import EventFileError, parse_line, read_bytes
 from .runlog import read_events
 from .runstate import EVENTS_NAME, is_run_folder
 
 # sections that do not change what a run learns (names, folders, how samples are drawn)
 IGNORED_SECTIONS = ("run", "sample")
+NUMBER_COLUMNS = ("BEST VAL", "@ITER", "ITER")   # right after RUN, right-aligned
 MAX_RUNS = 8             # runs beside this one in the Runs tab (marker letters B..I)
 
 
@@ -28,7 +29,7 @@ class RunCurve:
     path: Path | None
     config: dict[str, Any]                    # the resolved config, {section: {key: value}}
     val: list[tuple[int, float]] = field(default_factory=list)   # (iteration, val loss)
-    iteration: int = 0                        # the last iteration logged
+    iteration: int = 0                        # the newest iteration logged (a live run: its last step)
 
     @property
     def best(self) -> tuple[int, float] | None:
@@ -54,6 +55,8 @@ def load_run(path: Path) -> RunCurve:
             case "EvalCompleted":
                 val.append((ev.iteration, ev.val_loss))
         iteration = max(iteration, getattr(ev, "iteration", 0) or 0)
+    if (path / EVENTS_NAME).is_file():        # how far it got, not only its last eval
+        iteration = max(iteration, newest_step(path / EVENTS_NAME))
     if not config and (path / "config.yaml").is_file():
         try:     # read as the log is (another user's folder): no FIFO wait, no huge file
             data, _ = read_bytes(path / "config.yaml", max_bytes=1 << 20)
@@ -62,6 +65,21 @@ def load_run(path: Path) -> RunCurve:
         except (EventFileError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
             config = {}
     return RunCurve(path.name, path, config, val, iteration)
+
+
+def newest_step(log: Path) -> int:
+    """The iteration of the log's last StepsCompleted (how far a live run has got), 0 if none:
+    the bytes are searched from the end and only that line is parsed (a long log has 10^5)."""
+    data, _ = read_bytes(log)
+    end = len(data)
+    while (i := data.rfind(b'"StepsCompleted"', 0, end)) >= 0:
+        start = data.rfind(b"\n", 0, i) + 1
+        stop = data.find(b"\n", i)
+        ev = parse_line(data[start:stop if stop >= 0 else len(data)])
+        if ev is not None and type(ev).__name__ == "StepsCompleted" and isinstance(ev.iteration, int):
+            return ev.iteration
+        end = start          # a sample's text that quotes the name: look further back
+    return 0
 
 
 def other_runs(root: Path, this: Path | None, limit: int = MAX_RUNS) -> list[Path]:
@@ -112,8 +130,26 @@ def _same(value: Any) -> str:
         return f"<deep {id(value)}>"
 
 
+CELL_MAX = 24        # a config cell's width at most: long paths and checksums shortened
+
+
+def short_text(text: str, cells: int = CELL_MAX) -> str:
+    """`text` in at most `cells` characters: a path or URL keeps its file name
+    ('…/warpeace_input.txt'), anything else its two ends ('86c4e6aa9d…6ed2dc565ed')."""
+    if len(text) <= cells:
+        return text
+    if "/" in text.rstrip("/"):
+        name = text.rstrip("/").rsplit("/", 1)[1]
+        if len(name) + 2 <= cells:
+            return "…/" + name
+        return "…" + name[-(cells - 1):]
+    head = (cells - 1) // 2
+    return text[:head] + "…" + text[-(cells - 1 - head):]
+
+
 def fmt_value(value: Any) -> str:
-    """A config value as the table shows it: '512', '0.002', 'lstm', '–' when absent."""
+    """A config value as the table shows it: '512', '0.002', 'lstm', '–' when absent; long
+    strings shortened (short_text)."""
     match value:
         case None:
             return "–"
@@ -122,21 +158,22 @@ def fmt_value(value: Any) -> str:
         case float():
             return f"{value:g}"
         case str():
-            return value if len(value) <= 40 else value[:39] + "…"
+            return short_text(value)
         case _:          # a list or a dict, perhaps huge or deep: a short repr, never all of it
-            return shown(value, 40)
+            return shown(value, CELL_MAX)
 
 
 def table_rows(runs: list[RunCurve], markers: list[str]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows): marker, name, each differing key, best val and its iteration, evals.
-    Runs in the given order; the best val cell is '–' for a run with no finite eval yet."""
+    """(header, rows): marker, name, best val and its iteration, the newest iteration, then
+    each differing key (what matters first: a narrow screen or a pipe cuts the keys, not the
+    loss). Runs in the given order; the best val cell is '–' for a run with no finite eval yet."""
     keys = differing_keys([r.config for r in runs])
-    header = ["", "RUN", *keys, "BEST VAL", "@ITER", "ITER"]
+    header = ["", "RUN", *NUMBER_COLUMNS, *keys]
     rows = []
     for marker, run in zip(markers, runs):
         flat = flatten(run.config)
         best = run.best
-        rows.append([marker, run.name, *(fmt_value(flat.get(k)) for k in keys),
-                     f"{best[1]:.4f}" if best else "–", str(best[0]) if best else "–",
-                     str(run.iteration)])
+        rows.append([marker, run.name, f"{best[1]:.4f}" if best else "–",
+                     str(best[0]) if best else "–", str(run.iteration),
+                     *(fmt_value(flat.get(k)) for k in keys)])
     return header, rows

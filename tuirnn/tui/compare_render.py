@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 
+from ..core.compare import NUMBER_COLUMNS
 from .chart import LABEL_W, OUTLIER_HEAD, val_line_cells, y_range
 
 MARKERS = "ABCDEFGHI"           # A is the run the monitor shows; B.. the others
@@ -109,7 +110,7 @@ def compare_table(header: list[str], rows: list[list[str]], styles: list[str]) -
     """Aligned lines (no box): a header, then one line per run with its marker in its style.
     Number columns (best val, iterations) are right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {len(header) - 3, len(header) - 2, len(header) - 1}
+    right = {i for i, h in enumerate(header) if h in NUMBER_COLUMNS}
 
     def cell(text: str, i: int) -> str:
         return text.rjust(widths[i]) if i in right else text.ljust(widths[i])

@@ -119,7 +119,8 @@ class RunsTab(Widget):
             first = loss_chart.first(LossChart)
             chart.log_scale, chart.clip = first.log_scale, first.clip
         where = "under " + str(Path(this.path or ".").parent) if self.paths is None else "named"
-        chart.border_title = (f"val loss · A this run · {len(self.others)} other runs {where}"
+        n = len(self.others)
+        chart.border_title = (f"val loss · A this run · {n} other run{'' if n == 1 else 's'} {where}"
                               + (" · log" if chart.log_scale else ""))
         header, rows = table_rows(runs, markers)
         lines = compare_table(header, rows, styles)
