@@ -107,3 +107,56 @@ def test_the_event_round_trips_through_the_reader():
     assert back == BaselineComputed("val", (3.1, 2.0, back.losses[2]), 100, 10, 0.5, 12.0)
     assert np.isnan(back.losses[2])
     assert parse_line(json.dumps({**to_json_dict(ev), "losses": "no"})) is None
+
+
+def test_vs_ngram_render_signs_and_buckets():
+    from tuirnn.tui import vs_ngram_render as M
+    model_nats = np.array([np.nan, 0.1, 2.0, 1.0, 0.5])
+    logp = np.log(np.array([0.5, 0.5, 0.5, 0.5, 0.5]))      # the n-gram: 1 bit each
+    diff = M.difference_bits(model_nats, logp)
+    assert np.isnan(diff[0])
+    assert diff[1:] == pytest.approx([0.1 / math.log(2) - 1, 2 / math.log(2) - 1,
+                                      1 / math.log(2) - 1, 0.5 / math.log(2) - 1], abs=1e-6)
+    v = M.as_values(diff)
+    assert np.isnan(v[0]) and v[1] < 0 < v[2] and v[1] == pytest.approx(-2 / 5)   # -0.86: [½, 1)
+    assert M.as_values(np.array([0.0, 0.1, -5.0, 5.0])).tolist() == pytest.approx(
+        [0.0, 0.0, -1.0, 1.0])
+    line = M.mean_line(model_nats, logp, 3)
+    assert "3-gram 1.000" in line and "over 4 chars" in line
+    page = M.render_html("abcde", diff, "t", "m")
+    assert "#005faf" in page or "#0087d7" in page          # a blue: the model better somewhere
+
+
+def trained_run(tmp_path):
+    from tuirnn.core.control import Control
+    from tuirnn.core.train import Trainer
+    corpus_path = tmp_path / "corpus.txt"
+    corpus_path.write_text(make_text(30_000), encoding="utf-8")
+    cfg = config_mod.from_dict({
+        "data": {"path": str(corpus_path), "val_frac": 0.1},
+        "model": {"hidden_size": 16, "num_layers": 1, "embed_size": 8},
+        "train": {"batch_size": 4, "seq_length": 16, "max_iters": 4, "eval_every": 4,
+                  "log_every": 2, "device": "cpu"},
+        "sample": {"length": 10}})
+    corpus = Corpus.from_text(corpus_path.read_text(encoding="utf-8"), "corpus.txt", 0.1)
+    run_dir = tmp_path / "run"
+    Trainer(cfg, run_dir, [], Control(), corpus).run()
+    return run_dir
+
+
+def test_neurons_vs_ngram_prints_both_means(tmp_path, capsys):
+    run = trained_run(tmp_path)
+    assert main(["neurons", str(run), "--vs-ngram", "3", "--length", "200"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"model ([0-9.]+) bits/char · 3-gram ([0-9.]+) · model − 3-gram ([-+][0-9.]+)",
+                  out)
+    assert m, out
+    assert float(m.group(3)) == pytest.approx(float(m.group(1)) - float(m.group(2)), abs=2e-3)
+    # a model of 4 steps knows far less than a trigram of 27,000 characters
+    assert float(m.group(3)) > 0.5
+    page = tmp_path / "vs.html"
+    assert main(["neurons", str(run), "--vs-ngram", "3", "--html", str(page)]) == 0
+    assert "model − 3-gram" in page.read_text(encoding="utf-8")
+    assert main(["neurons", str(run), "--vs-ngram", "0"]) == 2
+    assert main(["neurons", str(run), "--vs-ngram", "3", "--surprisal"]) == 2
+    assert "--vs-ngram" in capsys.readouterr().err

@@ -22,10 +22,8 @@ Fit interpolated Kneser-Ney character n-grams of orders 1..N on a run's training
 print their loss on its val split (or --split test), in nats/char and bits/char, with the
 iteration at which the model's val loss first went below each. Order 1 is the add-one
 unigram of training frequencies. The figures are stored in the run's events.jsonl (the
-monitor draws chosen orders as lines on its loss chart: key b).
+monitor draws chosen orders as lines on its loss chart: key B).
 """
-
-MAX_ORDER = 64
 
 
 def add_parser(sub) -> None:
@@ -50,8 +48,8 @@ def main(args) -> int:
     from .run import load_corpus
     from .status import clear_status, show_status
 
-    if not 1 <= args.max_order <= MAX_ORDER:
-        raise UserError(f"--max-order {args.max_order} is outside 1..{MAX_ORDER}; "
+    if not 1 <= args.max_order <= ngram.MAX_ORDER:
+        raise UserError(f"--max-order {args.max_order} is outside 1..{ngram.MAX_ORDER}; "
                         "try --max-order 20")
     run_dir = Path(args.run)
     if not (run_dir / "config.yaml").is_file():
@@ -129,3 +127,4 @@ def append_event(path: Path, event: Any) -> None:
         raise storage_error(e, path) from None
     finally:
         os.close(fd)
+

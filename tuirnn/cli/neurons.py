@@ -51,6 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="OUT", help="write a self-contained HTML page")
     p.add_argument("--surprisal", action="store_true",
                    help="colour each character by the model's loss on it (bits), mean shown")
+    p.add_argument("--vs-ngram", type=int, default=None, metavar="N",
+                   help="colour each character by the model's loss minus the N-gram's, in bits "
+                        "(blue: the model better), with both means")
     p.add_argument("--gates", action="store_true",
                    help="gate saturation per layer and gate (with --html: the scatter plots)")
     p.add_argument("--guesses", action="store_true",
@@ -135,6 +138,10 @@ def main(args) -> int:
     if args.gates and (args.unit or args.find or args.pattern is not None or args.surprisal):
         raise UserError("--gates shows every gate of every layer, not a unit or pattern: "
                         "drop --unit/--find/--pattern/--surprisal, or run them without --gates")
+    if args.vs_ngram is not None and (args.unit or args.find or args.pattern is not None
+                                      or args.surprisal or args.gates):
+        raise UserError("--vs-ngram colours the text by the model's loss minus an n-gram's, "
+                        "not by a unit: drop --unit/--find/--pattern/--surprisal/--gates")
     if args.surprisal and (args.unit or args.find or args.pattern is not None):
         raise UserError("--surprisal colours the text by the model's loss, not by a unit: "
                         "drop --unit/--find/--pattern, or run them without --surprisal")
@@ -179,6 +186,11 @@ def main(args) -> int:
             f"{len(result.text)} chars")
     if args.surprisal:
         return show_surprisal(args, result, meta, out, err)
+    if args.vs_ngram is not None:
+        from ..core import config as config_mod
+        from .vs_ngram import show_vs_ngram
+        return show_vs_ngram(args, result, meta, out, err,
+                             config_mod.from_dict(ckpt.get("config", {})))
     if args.find or (unit is None and not args.html):
         patterns = [args.pattern] if args.pattern is not None else list(finder.HYPOTHESES)
         if args.find and args.pattern is not None:

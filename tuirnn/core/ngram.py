@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+MAX_ORDER = 64         # the highest order the commands accept (memory grows with each order)
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 

@@ -1,0 +1,72 @@
+"""`tuirnn neurons CK --vs-ngram N`: where memory wins, the model's loss on each character
+minus a Kneser–Ney N-gram's (core/ngram.py) fitted on the checkpoint's training split.
+
+Its own module, apart from baseline.py: neurons imports it, and it must not reach cli.run
+(run -> launch -> attach -> neurons), so the corpus is read with core functions here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import UserError
+
+
+def fitted_for(cfg, vocab: str, order: int):
+    """An n-gram model of orders 1..order on the training split of `cfg`'s corpus, encoded in
+    `vocab` (the checkpoint's); one line if the corpus is gone or has changed."""
+    from ..core import ngram
+    from ..core.corpus import locate_corpus
+    from ..core.data import Corpus, decode_corpus
+    from .status import clear_status, show_status
+    show_status("tuirnn: reading the corpus ...")
+    name, raw = locate_corpus(cfg.data)
+    text = decode_corpus(raw, name, cfg.data.normalize_newlines)
+    corpus = Corpus.from_text(text, name, cfg.data.val_frac, cfg.data.test_frac)
+    if corpus.vocab != vocab:
+        raise UserError(f"the corpus {corpus.name} has changed since this checkpoint was "
+                        "trained (its characters differ); restore it to compare with n-grams")
+    show_status(f"tuirnn: counting n-grams of orders 1..{order} ...")
+    model = ngram.fit(corpus.train.numpy(), len(vocab), order)
+    clear_status()
+    return model
+
+
+def show_vs_ngram(args, result, meta: str, out, err, cfg) -> int:
+    """`tuirnn neurons CK --vs-ngram N`: the probed text coloured by the model's loss minus the
+    N-gram's, in bits (blue: the model better), with both means; or that as a page (--html)."""
+    import numpy as np
+
+    from ..core import ngram
+    from ..tui import vs_ngram_render as M
+    from ..tui.neuron_render import render_text
+    order = args.vs_ngram
+    if not 1 <= order <= ngram.MAX_ORDER:
+        raise UserError(f"--vs-ngram {order} is outside 1..{ngram.MAX_ORDER}; try --vs-ngram 7")
+    if result.loss is None:
+        raise UserError("this probe has no per-character loss; probe with a newer tuirnn")
+    model = fitted_for(cfg, result.vocab, order)
+    lookup = {ch: i for i, ch in enumerate(result.vocab)}
+    ids = np.array([lookup[ch] for ch in result.text], dtype=np.int64)
+    logp = model.logprobs(ids, order)
+    diff = M.difference_bits(result.loss, logp)
+    title = f"model − {order}-gram: loss per character"
+    mean = M.mean_line(result.loss, logp, order)
+    if args.html:
+        _write_page(args.html, M.render_html(result.text, diff, title, f"{meta}; {mean}",
+                                            (result.top_ids, result.top_probs, result.vocab)))
+        err.print(f"wrote {args.html}: {title}; {mean}", markup=False)
+        return 0
+    out.print(f"{title}   {meta}", markup=False, style="bold")
+    out.print(mean, markup=False)
+    out.print(M.legend())
+    predictions = (result.top_ids, result.top_probs, result.vocab) if args.guesses else None
+    for line in render_text(result.text, M.as_values(diff), out.width, predictions=predictions):
+        out.print(line, soft_wrap=True)
+    return 0
+
+
+def _write_page(path: str, page: str) -> None:
+    try:
+        Path(path).write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"--html {path}: cannot write it ({e.strerror})") from None
