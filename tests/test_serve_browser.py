@@ -58,6 +58,8 @@ def test_the_tokened_page_draws_the_monitor_and_space_pauses(live_run, browser, 
             ws.on("framereceived", lambda f: drawn.append(f if isinstance(f, bytes)
                                                           else f.encode()))
         page.on("websocket", on_ws)
+        asked: list[str] = []                       # every request the page makes
+        page.on("request", lambda r: asked.append(r.url))
         response = page.goto(address, wait_until="domcontentloaded")
         assert response is not None and response.status == 200
         assert page.url == url + "/"                          # the token left the address
@@ -86,6 +88,16 @@ def test_the_tokened_page_draws_the_monitor_and_space_pauses(live_run, browser, 
         assert control.paused and not control.stopped
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / "paused.png"))
+        # nothing from another host (fonts from the internet fail offline)
+        elsewhere = [u for u in asked if not u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:",
+                                                           "data:", "blob:"))]
+        assert asked and not elsewhere, elsewhere
+        page.keyboard.press("d")                    # detach: the tab's monitor ends
+        page.wait_for_selector("body.-closed", timeout=30_000)
+        ended = page.inner_text(".closed-dialog")
+        assert "goes on training" in ended and "attach" in ended and run_dir.name in ended, ended
+        assert not control.stopped                  # the run went on
+        page.screenshot(path=str(tmp_path / "ended.png"))
         page.close()
 
 

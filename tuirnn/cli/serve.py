@@ -127,13 +127,17 @@ def say(text: str) -> None:
 
 
 def make_server(command: str, host: str, port: int, run_name: str, *, token: str,
-                max_tabs: int = MAX_TABS, unix: socket.socket | None = None):
+                max_tabs: int = MAX_TABS, unix: socket.socket | None = None,
+                attach: str = "tuirnn attach RUN"):
     """A textual-serve Server for `command` behind the token gate (imported here: only
-    `serve` needs aiohttp)."""
+    `serve` needs aiohttp). attach: the command the ended page names to come back."""
+    import aiohttp_jinja2
+    import jinja2
     from aiohttp import WSMsgType, web
     from textual_serve.server import Server
 
     from ..remote.web_auth import Gate
+    from ..remote.web_page import TEMPLATE, page_template, textual_serve_template
 
     gate = Gate(token, max_tabs)
     where = unix.getsockname() if unix is not None else None
@@ -148,6 +152,9 @@ def make_server(command: str, host: str, port: int, run_name: str, *, token: str
         async def _make_app(self):
             app = await super()._make_app()
             app.middlewares.append(gate.middleware)
+            # the page: no font from the internet, and an ended tab says the run goes on
+            page = page_template(textual_serve_template(self.templates_path), run_name, attach)
+            aiohttp_jinja2.setup(app, loader=jinja2.DictLoader({TEMPLATE: page}))
             return app
 
         def serve(self, debug: bool = False) -> None:
@@ -248,6 +255,7 @@ def host_in_url(host: str) -> str:
 def main(args) -> int:
     from ..remote.lookup import resolve_run
     from ..remote.web_auth import choose_token
+    from .hints import program
     if not 1 <= args.port <= 65535:
         raise UserError(f"--port {args.port} is not a TCP port; give one from 1 to 65535 "
                         "(e.g. --port 8000)")
@@ -267,7 +275,8 @@ def main(args) -> int:
                   file=sys.stderr)
     try:
         make_server(tab_command(run_dir), args.host, args.port, run_dir.name, token=token,
-                    max_tabs=args.max_tabs, unix=unix).serve()
+                    max_tabs=args.max_tabs, unix=unix,
+                    attach=f"{program()} attach {shlex.quote(str(run_dir))}").serve()
     finally:
         if unix is not None:
             unix.close()
