@@ -51,7 +51,7 @@ def main() -> None:
         t1 = best_of(lambda m=model, x=ids, c=cell, n=L, h=H:
                      probe.probe_ids(m, x, SaturationCounter(c, n, h)), args.repeat)
         print(f"{cell} {L}x{H}, probe of {args.chars:,} chars: {t0 * 1e3:.0f} ms without gates, "
-              f"{t1 * 1e3:.0f} ms with them (+{(t1 / t0 - 1) * 100:.0f}%)")
+              f"{t1 * 1e3:.0f} ms with them ({(t1 / t0 - 1) * 100:+.0f}%)")
         val = torch.randint(0, V, (args.val_chars,))
         start = time.perf_counter()
         stats = gate_stats(model, val)

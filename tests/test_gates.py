@@ -162,3 +162,15 @@ def test_cli_gates_html_is_one_scatter_per_gate_and_layer(trained_ckpt, tmp_path
 def test_cli_gates_bad_input_is_one_line(trained_ckpt, capsys, args, message):
     code, out, err = neurons([trained_ckpt, *args], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_stats_cross_the_socket_in_a_binary_frame():
+    from tuirnn.remote import protocol as P
+    ev = probe_text(model_of("gru"), TEXT, VOCAB).to_event(iteration=3)
+    frames = P.FrameReader().feed(P.encode_event(ev))
+    d = P.parse_json(frames[0][1])
+    assert "gates" in d["binary"]
+    back = P.decode_event(d, [blob for _, blob in frames[1:]])
+    stats = ProbeResult.from_event(back).gates
+    assert stats is not None and stats.names == ("reset", "update")
+    np.testing.assert_array_equal(stats.right, ProbeResult.from_event(ev).gates.right)
