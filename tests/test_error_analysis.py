@@ -147,3 +147,10 @@ def test_a_bad_shape_is_refused():
     ids, vocab = ids_of("abc")
     with pytest.raises(ValueError):
         E.classify(ids, vocab, np.zeros(2), None, {})
+
+
+def test_context_cache_limit_counts_only_the_start():
+    ids, vocab = ids_of("cat " * 10 + "dog " * 10)
+    cache = E.ContextCache()
+    assert cache.get(ids, vocab, limit=20).counts == {"cat": 5}
+    assert cache.get(ids, vocab).counts == {"cat": 10, "dog": 10}

@@ -58,7 +58,7 @@ def test_example_line_shows_line_breaks_and_cuts_long_context():
 
 
 def test_panel_before_and_after_the_first_breakdown():
-    assert "first probe" in plain(R.panel(None, 80))
+    assert "next probe" in plain(R.panel(None, 80))
     text = plain(R.panel(COUNTED, 80)).splitlines()
     assert text[0].startswith("What it still gets wrong  errors 612 of 1,999 chars (30.6%")
     assert len(text) == 1 + len(E.ORACLES)
@@ -97,6 +97,21 @@ async def test_w_shows_the_panel_and_a_new_breakdown_redraws_it():
         await pilot.press("w")
         await pilot.pause()
         assert not panel.display
+
+
+@sync
+async def test_the_panel_grows_when_the_first_breakdown_comes():
+    app = make_app(events=fake_run() + [probe_event()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3", "w")
+        await pilot.pause()
+        panel = app.screen.query_one(ErrorsPanel)
+        assert panel.content_size.height == 1
+        app.feed(COUNTED)
+        await pilot.pause()
+        await pilot.pause()
+        assert panel.content_size.height == 1 + len(E.ORACLES)
+        assert panel.region.bottom <= app.screen.query_one("MonitorFooter").region.y
 
 
 @sync

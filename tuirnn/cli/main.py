@@ -12,8 +12,21 @@ from typing import NoReturn
 
 from .. import __version__
 from ..core.errors import UserError
-from . import attach, baseline, compare, config_cmd, export, ls, neurons, run, sample, samples, serve, stop
-from . import errors_cmd
+from . import (
+    attach,
+    baseline,
+    compare,
+    config_cmd,
+    errors_cmd,
+    export,
+    ls,
+    neurons,
+    run,
+    sample,
+    samples,
+    serve,
+    stop,
+)
 from . import eval as eval_cmd
 from .hints import program
 from .status import clear_status

@@ -95,13 +95,13 @@ class Responder:
 
     def count_errors(self, result, iteration: int) -> None:
         """Emit the error breakdown of a probe of the validation text, from its per-char
-        losses: a few ints. The n-grams and word counts of the training split are built at
-        the first call (core.error_analysis.CACHE) and kept."""
+        losses: a few ints. The n-grams and word counts of the training split (its first
+        LIVE_TRAIN_LIMIT chars) are built at the first call (error_analysis.CACHE) and kept."""
         from . import error_analysis as E
         if result.loss is None or len(result.text) < 2:
             return
         try:
-            context = E.CACHE.get(self.train_ids, self.vocab)
+            context = E.CACHE.get(self.train_ids, self.vocab, E.LIVE_TRAIN_LIMIT)
             ids = np.array([self.vocab.index(c) for c in result.text], dtype=np.int64)
             _, b = E.analyse(context, ids, self.vocab, np.exp(-result.loss.astype(np.float64)))
         except (ValueError, MemoryError):       # a diagnostic: never the run's end

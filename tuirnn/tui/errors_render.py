@@ -82,8 +82,8 @@ def panel(ev, width: int = 80) -> Text:
     (None: a line saying when the first comes)."""
     if ev is None:
         out = Text.assemble(("What it still gets wrong", "bold"),
-                            ("  the first breakdown comes with the first probe of the "
-                             "validation text (after the first eval)", "dim"))
+                            ("  comes with the next probe of the validation text (v)",
+                             "dim"))
     else:
         b = E.from_event(ev)
         head = Text.assemble(("What it still gets wrong  ", "bold"), title(b, ev.iteration))

@@ -81,8 +81,9 @@ class MonitorScreen(Screen):
             with TabPane("Samples", id="samples"):
                 yield SamplesTab(self.state, id="samples-tab")
             with TabPane("Neurons", id="neurons"):
-                yield NeuronPane(id="neuron-pane")
-                yield ErrorsPanel(id="errors-panel")       # key w shows it
+                with Vertical():                        # the panel takes its rows from the text
+                    yield NeuronPane(id="neuron-pane")
+                    yield ErrorsPanel(id="errors-panel")   # key w shows it
             with TabPane("Runs", id="runs"):
                 yield RunsTab(self.state, id="runs-tab")
         yield MonitorFooter(compact=True)

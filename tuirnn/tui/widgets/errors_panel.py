@@ -15,7 +15,8 @@ from .. import errors_render as R
 
 
 class ErrorsPanel(Widget):
-    counted: reactive[ErrorsCounted | None] = reactive(None)
+    # layout: the first breakdown turns one line into seven, and the text above gives way
+    counted: reactive[ErrorsCounted | None] = reactive(None, layout=True)
 
     def render(self) -> Text:
         return R.panel(self.counted, max(20, self.content_size.width))
