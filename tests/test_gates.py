@@ -174,3 +174,25 @@ def test_stats_cross_the_socket_in_a_binary_frame():
     stats = ProbeResult.from_event(back).gates
     assert stats is not None and stats.names == ("reset", "update")
     np.testing.assert_array_equal(stats.right, ProbeResult.from_event(ev).gates.right)
+
+
+@pytest.mark.parametrize("cell, names", [("gru", ("reset", "update")), ("rnn", None)])
+def test_cli_gates_for_a_gru_and_an_rnn(tmp_path, capsys, cell, names):
+    from tuirnn.core import checkpoint as ckpt_mod
+    from tuirnn.core.config import Config
+    text = tmp_path / "text.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    cfg = Config()
+    cfg.model.cell, cfg.model.hidden_size, cfg.model.num_layers = cell, 8, 2
+    model = CharRNN(len(VOCAB), cell, hidden_size=8, num_layers=2, embed_size=cfg.model.embed_size)
+    path = tmp_path / f"{cell}.pt"
+    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
+                          "model": model.state_dict(), "vocab": VOCAB,
+                          "config": cfg.to_dict(), "iteration": 1}, path)
+    code, out, err = neurons([path, "--gates", "--text", text, "--length", "0"], capsys)
+    if names is None:
+        assert code == 2 and "needs an LSTM or GRU" in err and len(err.strip().splitlines()) == 1
+        return
+    assert code == 0, err
+    assert all(out.count(n) >= 2 for n in names) and "forget" not in out
+    assert f"{len(TEXT):,}" in out                            # all of the --text file
