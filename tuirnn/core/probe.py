@@ -8,6 +8,9 @@ For each character t (the state *after* reading text[t]) we keep
   loss: (T,) the model's loss on text[t] in nats, -log p(text[t] | text[:t]): the surprisal
         view. loss[0] is NaN: the first character is read, never predicted (as in training,
         where y is x shifted by one).
+  gates: LSTM/GRU only, per layer, gate and unit the share of the text's characters at which
+         the gate is saturated (< 0.1 or > 0.9), counted in the same pass that gives c
+         (core/gates.py): (L, G, H) twice, a few kB however long the text.
 
 The finder lives in `tuirnn.finder`. Nothing here imports a UI library: this runs on the
 training thread between steps, or on CPU from a checkpoint. torch is imported inside the
