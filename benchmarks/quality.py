@@ -194,6 +194,7 @@ def budget_main(args) -> None:
     path = C.find_corpus(args.data, "tinyshakespeare.txt", first.data.path)
     if path is None:
         C.skip("corpus tinyshakespeare.txt not found (data/ or /work/shared/data); give --data PATH")
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     corpus = C.load_corpus(path, first.data.val_frac, first.data.normalize_newlines)

@@ -57,3 +57,27 @@ def test_the_budget_line_fits_80_columns():
     for width in (60, 80):
         two = render.header_lines(st, width)[1].plain
         assert render.cell_width(two) <= width and "ETA" in two, two
+
+
+def test_the_chart_draws_the_learning_rate_on_its_own_scale():
+    import numpy as np
+
+    from tuirnn.tui.chart import chart_rows
+    raw = np.full(200, 2.0)                              # a flat loss: the middle row
+    lr = [(i, 2e-3 * (1 - i / 200)) for i in range(10, 201, 10)]     # linear to 0
+    off = chart_rows(raw, raw, [], None, 60, 12)
+    on = chart_rows(raw, raw, [], None, 60, 12, lr=lr)
+    assert not any("∙" in text for text, _ in off)
+    rows = [i for i, (text, _) in enumerate(on) if "∙" in text]
+    assert rows and rows[0] == 0 and rows[-1] == 10     # the peak at the top, 0 at the bottom
+    first_col = min(text.index("∙") for text, _ in on if "∙" in text)
+    top = on[0][0]
+    assert top.index("∙") == first_col                  # the rate falls left to right
+    assert any(name == "bright_blue" for _, _, name in on[0][1])
+
+
+def test_state_keeps_the_rate_of_every_report_and_rewinds_it():
+    st = budgeted_state(left=30.0)
+    assert len(st.lrs) == 50 and st.lrs[0] == (10, 2e-3)
+    st.rewind(200)
+    assert st.lrs[-1][0] == 200

@@ -19,7 +19,7 @@ from typing import Any, Callable
 SCHEDULES = ("step", "cosine", "linear")
 AUTO_EVALS = (100, 200, 300, 500, 700, 1000, 1500, 2000)   # the essay's early checkpoints
 
-SAMPLE_CHAR_S = 2e-3      # a sampled character on a loaded CPU (one step of the model, batch 1)
+SAMPLE_CHAR_S = 1e-3      # a sampled character at least (one step of the model, batch 1)
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _WHOLE = re.compile(r"(?:\s*\d+(?:\.\d+)?\s*[smhd])+\s*")
@@ -154,7 +154,7 @@ class Pace:
         self.t = train_cfg
         self.max_iters = max_iters
         self.n_val = n_val_batches
-        self.sample_s = sample_chars * SAMPLE_CHAR_S
+        self.sample_chars = sample_chars
         budget = train_cfg.time_budget
         self.clock = BudgetClock(parse_duration(budget) if budget else None)
         self.spent = False              # the budget ended the run: RunFinished "time_budget"
@@ -182,8 +182,10 @@ class Pace:
     def stepped(self, seconds: float) -> None:
         self.step_s = seconds if self.step_s == 0.0 else 0.9 * self.step_s + 0.1 * seconds
         # until an eval is timed: its forward passes at about a third of a step each, the
-        # samples a char at a time, the saves
-        self.clock.first_reserve = self.n_val * self.step_s / 3 + self.sample_s + 0.5
+        # samples a char at a time (a batch-1 forward: its overhead, ~1/60 of a step on a CPU,
+        # slower with the machine as the step is), the saves
+        per_char = max(SAMPLE_CHAR_S, self.step_s / 60)
+        self.clock.first_reserve = self.n_val * self.step_s / 3 + self.sample_chars * per_char + 0.5
 
     def budget_spent(self, iteration: int, dist: Any) -> bool:
         if self.clock.budget is None:

@@ -80,10 +80,11 @@ class ChartStyle:
     best: str = "bold green"
     axis: str = "grey62"
     baseline: str = "magenta"     # n-gram lines (`tuirnn baseline`)
+    lr: str = "bright_blue"       # the learning rate (`L`), on a scale of its own
 
 
 NO_COLOR_STYLE = ChartStyle(raw="dim", smooth="bold", val="bold", best="bold reverse", axis="",
-                            baseline="dim")
+                            baseline="dim", lr="dim")
 BASELINE_CHAR = "┄"
 
 
@@ -95,6 +96,21 @@ def baseline_cells(lines: list[tuple[int, str]], plot_w: int) -> dict[int, str]:
         by_row.setdefault(row, []).append(label)
     return {row: (BASELINE_CHAR + " · ".join(labels) + BASELINE_CHAR * plot_w)[:plot_w]
             for row, labels in by_row.items()}
+
+
+def lr_cells(chars: np.ndarray, styles: np.ndarray, lr_id: int, lr: list[tuple[int, float]],
+             x0: int, span: int, px_w: int) -> None:
+    """Put the rate's '∙' into the free cells of chars/styles (plot_h, plot_w), in place:
+    0 at the bottom row, the largest rate in the window at the top (numpy: no loop per point)."""
+    pts = np.array([p for p in lr if p[0] > x0 and math.isfinite(p[1])], dtype=float).reshape(-1, 2)
+    if not len(pts) or pts[:, 1].max() <= 0:
+        return
+    plot_h, plot_w = chars.shape
+    cols = np.clip(((pts[:, 0] - x0 - 1) / span * px_w).astype(np.int64), 0, px_w - 1) // 2
+    rows = np.rint((1 - pts[:, 1] / pts[:, 1].max()) * (plot_h - 1)).astype(np.int64)
+    free = chars[rows, cols] == ord(" ")          # the curves stay on top
+    chars[rows[free], cols[free]] = ord("∙")
+    styles[rows[free], cols[free]] = lr_id
 
 
 # braille dot bit weights by (row % 4, col % 2)
@@ -145,7 +161,8 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
                best: tuple[int, float] | None, width: int, height: int, *,
                log: bool = False, x0: int = 0, clip: bool = True,
                style: ChartStyle = ChartStyle(),
-               baselines: tuple[tuple[float, str], ...] = ()) -> list[Row]:
+               baselines: tuple[tuple[float, str], ...] = (),
+               lr: list[tuple[int, float]] | None = None) -> list[Row]:
     """Draw losses as `height` rows of `width` cells (y labels included).
 
     raw, smooth: (n,) per-step losses, step i is iteration x0 + i + 1 (a window of the run:
@@ -153,7 +170,8 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
     best: (iteration, loss) drawn as '★' when inside the window. clip: a robust y range.
     baselines: [(loss, label)] drawn as labelled horizontal lines behind the curves; the y
     range reaches down to them (they are what the run is to beat), never up (a unigram far
-    above the clipped range is left out).
+    above the clipped range is left out). lr: [(iteration, rate)] drawn as '∙' behind the
+    curves on a scale of its own, 0 at the bottom row and the largest rate at the top.
     The last row is the x axis (first and last iteration). Rows, not rich Text: the widget
     turns them straight into Segments (row_segments), which is most of a redraw's saving.
     """
@@ -237,6 +255,8 @@ def chart_rows(raw: np.ndarray, smooth: np.ndarray, val: list[tuple[int, float]]
         line = np.frombuffer(text.ljust(plot_w).encode("utf-32-le"), dtype="<u4")
         chars[row] = np.where(free, line, chars[row])
         styles[row] = np.where(free, style_id(style.baseline), styles[row])
+    if lr:
+        lr_cells(chars, styles, style_id(style.lr), lr, x0, span, px_w)
     val_rows: list[int] = (to_rows(np.array([v for _, v in vals], dtype=float)) // 4).tolist() if vals else []
     val_id = style_id(style.val)
     for row, col, ch in val_line_cells([(int(r), to_col(it) // 2) for (it, _), r in zip(vals, val_rows)]):

@@ -304,6 +304,10 @@ class MonitorScreen(Screen):
         chart = self.query_one(LossChart)
         chart.log_scale = not chart.log_scale
 
+    def action_toggle_lr(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.show_lr = not chart.show_lr
+
     def action_chart_window(self) -> None:
         self.query_one(LossChart).cycle_window()
 

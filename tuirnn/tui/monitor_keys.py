@@ -31,6 +31,8 @@ MONITOR_BINDINGS: list[Binding] = [
                     "two fixed samples (the base, or else the one before, and the selected one)"),
     Binding("equals_sign", "diff", "Diff two fixed samples", show=False, group=DIFF),
     Binding("l", "toggle_log", "Log", tooltip="loss chart: linear / log scale"),
+    Binding("L", "toggle_lr", "Learning rate", show=False,
+            tooltip="loss chart: draw the learning rate (∙, its own scale: 0 at the bottom)"),
     Binding("z", "chart_window", "Zoom the loss chart", show=False,
             tooltip="loss chart: the whole run / its last 25% / its last 2000 iterations"),
     Binding("comma", "smoothing(-1)", "Less smoothing", show=False, group=SMOOTHING,

@@ -104,6 +104,7 @@ class RunState:
     steps_per_sec: float = 0.0
     elapsed_s: float = 0.0
     budget_left_s: float | None = None           # training time left of train.time_budget
+    lrs: list[tuple[int, float]] = field(default_factory=list)   # (iteration, lr) per report
     losses: array.array = field(default_factory=lambda: array.array("d"))
     smooth: array.array = field(default_factory=lambda: array.array("d"))
     val: list[tuple[int, float]] = field(default_factory=list)
@@ -187,6 +188,7 @@ class RunState:
                 self.iteration, self.epoch, self.lr = ev.iteration, ev.epoch, ev.lr
                 self.chars_per_sec, self.elapsed_s = ev.chars_per_sec, ev.elapsed_s
                 self.budget_left_s = getattr(ev, "budget_left_s", None)
+                self.lrs.append((ev.iteration, ev.lr))
                 if ev.rank_ms_min is not None and ev.rank_ms_max is not None:
                     self.rank_ms = (ev.rank_ms_min, ev.rank_ms_max)
                 self._done(Activity.STARTING)
@@ -332,6 +334,7 @@ class RunState:
             if not self.losses:
                 self._loss_origin = None
         self.val = [(it, v) for it, v in self.val if it <= iteration]
+        self.lrs = [(it, lr) for it, lr in self.lrs if it <= iteration]
         if self.val:
             self.best = min(self.val, key=lambda p: p[1])
         elif self.best is not None and self.best[0] > iteration:

@@ -37,6 +37,7 @@ class LossChart(Widget):
     log_scale: reactive[bool] = reactive(False)   # not `log`: that is Widget.log, the logger
     window: reactive[int] = reactive(0)
     clip: reactive[bool] = reactive(True)
+    show_lr: reactive[bool] = reactive(False)    # the learning rate drawn in (`L`)
     MIN_REDRAW_INTERVAL = 2.0    # s between redraws for new losses (the header shows them at once)
 
     def __init__(self, state: RunState, **kwargs) -> None:
@@ -89,6 +90,8 @@ class LossChart(Widget):
         self._titled_baselines = bool(self.state.baseline_lines())
         if self._titled_baselines:
             parts += [("┄ n-gram", Style.parse(st.baseline) if st.baseline else Style()), " · "]
+        if self.show_lr:
+            parts += [("∙ lr", Style.parse(st.lr) if st.lr else Style()), " · "]
         view = [("log" if self.log_scale else "linear"), WINDOWS[self.window]]
         if not self.clip:
             view.append("full y")
@@ -102,6 +105,9 @@ class LossChart(Widget):
         self.update_title()
 
     def watch_clip(self) -> None:
+        self.update_title()
+
+    def watch_show_lr(self) -> None:
         self.update_title()
 
     def on_mount(self) -> None:
@@ -118,12 +124,13 @@ class LossChart(Widget):
         return chart_rows(raw[first:], smooth[first:], st.val, st.best,
                           self.content_size.width, self.content_size.height,
                           log=self.log_scale, x0=st.loss_start + first, clip=self.clip,
-                          style=self.chart_style(), baselines=st.baseline_lines())
+                          style=self.chart_style(), baselines=st.baseline_lines(),
+                          lr=st.lrs if self.show_lr else None)
 
     def strips(self) -> list[Strip]:
         w, h = self.content_size.width, self.content_size.height
         base = self.visual_style.rich_style    # the widget's own colours under the chart's
-        key = (self.state.version, w, h, self.log_scale, self.window, self.clip, base)
+        key = (self.state.version, w, h, self.log_scale, self.window, self.clip, base, self.show_lr)
         if self._cache is None or self._cache[0] != key:
             strips = [Strip(row_segments(row, base), w) for row in self.chart_rows()]
             self._cache = (key, strips)
