@@ -85,3 +85,21 @@ def test_bad_input_is_refused():
         m.logprobs(np.array([0, 3]), 1)
     with pytest.raises(ValueError):
         ngram.fit(np.zeros(0, dtype=int), 3, 2)
+
+
+def test_an_unseen_char_keeps_some_probability_at_every_order():
+    # each history has one follower, seen thousands of times: the discounts must not reach 0
+    train = np.tile(np.array([0, 1, 2]), 3_000)
+    m = ngram.fit(train, 4, 5)
+    for n in range(1, 6):
+        lp = m.logprobs(np.array([0, 1, 2, 3, 0, 2]), n)
+        assert np.all(np.isfinite(lp)), (n, lp)
+        assert lp[3] < np.log(0.01) and (n < 3 or lp[2] > np.log(0.9)), (n, lp)
+
+
+def test_discounts_of_modified_kneser_ney():
+    counts = np.array([1] * 60 + [2] * 20 + [3] * 10 + [4] * 5 + [9] * 5)
+    d = ngram._discounts(counts)
+    y = 60 / (60 + 40)
+    assert d.tolist() == pytest.approx([0, 1 - 2 * y * 20 / 60, 2 - 3 * y * 10 / 20,
+                                        3 - 4 * y * 5 / 10])
