@@ -59,16 +59,16 @@ def main() -> None:
     print(f"\n{'order':>5}  {'val nats':>8}  {'test nats':>9}  {'test bits':>9}")
     t0 = time.perf_counter()
     best = (math.inf, 0)
-    for n in range(1, model.max_order + 1):
-        v, t = model.loss(val, n), model.loss(test, n)
+    val_losses, test_losses = model.losses(val), model.losses(test)
+    for n, (v, t) in enumerate(zip(val_losses, test_losses), 1):
         best = min(best, (v, n))
         print(f"{n:>5}  {v:>8.4f}  {t:>9.4f}  {t / math.log(2):>9.4f}", flush=True)
     score_s = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
-    print(f"\nscoring {2 * model.max_order} (order, split) pairs: {score_s:.1f}s; "
+    print(f"\nscoring orders 1..{model.max_order} on val and test: {score_s:.1f}s; "
           f"process peak RSS {rss:,.0f} MiB")
     print(f"best order on val: {best[1]} ({best[0]:.4f} nats/char); "
-          f"test at order {model.max_order}: {model.loss(test, model.max_order):.4f} "
+          f"test at order {model.max_order}: {test_losses[-1]:.4f} "
           f"(paper's 20-gram: {PAPER_TEST_20})")
 
 

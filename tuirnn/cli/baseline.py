@@ -76,7 +76,7 @@ def main(args) -> int:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     scored = ids.numpy()
-    losses = tuple(model.loss(scored, n) for n in range(1, model.max_order + 1))
+    losses = tuple(model.losses(scored))
     clear_status()
     evals = [(e.iteration, e.val_loss) for e in events if isinstance(e, EvalCompleted)]
     print(f"{corpus.name}: {len(train):,} training chars, {args.split} {len(scored):,} chars, "

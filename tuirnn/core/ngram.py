@@ -29,6 +29,8 @@ Memory: per order, per distinct n-gram, an 8-byte key, 4 int32 counts and 2 floa
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,44 +133,60 @@ class NGramModel:
         """
         if not 1 <= order <= self.max_order:
             raise ValueError(f"order {order} is outside 1..{self.max_order}")
-        x = _as_ids(ids, self.vocab_size)
-        out = self._logprobs(x, order)
-        # Position t < order-1 has only t chars of history: the order-(t+1) model scores it.
-        for t in range(min(order - 1, len(x))):
-            out[t] = self._logprobs(x[:t + 1], t + 1)[t]
-        return out
-
-    def _logprobs(self, x: np.ndarray, order: int) -> np.ndarray:
-        T = len(x)
-        if T == 0:
-            return np.zeros(0, dtype=np.float64)
-        p = (self._uni_raw if order == 1 else self._uni_cont)[x].astype(np.float64)
-        # idx/found of the (n-1)-grams ending at t = n-2..T-1, the histories of order n.
-        keys = x.copy()
-        hist_idx, hist_found = self._find(0, keys)
-        for n in range(2, order + 1):
-            if T < n:
-                break
-            keys = _next_keys(keys, x, n, self._bits)
-            idx, found = self._find(n - 1, keys)
-            top = n == order
-            lv, below = self.levels[n - 1], self.levels[n - 2]
-            h_idx, h_found = hist_idx[:-1], hist_found[:-1]  # histories ending at t-1
-            gamma = np.where(h_found, (below.raw_gamma if top else below.cont_gamma)[h_idx], 0.0)
-            total = np.where(h_found, (below.raw_total if top else below.cont_total)[h_idx], 0)
-            c = np.where(found, (lv.cnt if top else lv.cont)[idx], 0)
-            d = _discount_of(c, lv.d_raw if top else lv.d_cont)
-            tail = p[n - 1:]
-            seen = total > 0
-            safe = np.where(seen, total, 1).astype(np.float64)
-            mixed = (np.maximum(c - d, 0.0) + gamma * tail) / safe
-            p[n - 1:] = np.where(seen, mixed, tail)
-            hist_idx, hist_found = idx, found
-        return np.log(p)
+        return deque(self.each_order(ids, order), maxlen=1)[0]    # only the last is kept
 
     def loss(self, ids: np.ndarray, order: int) -> float:
         """Mean -ln p over ids under the order-n model, nats/char."""
         return float(-self.logprobs(ids, order).mean())
+
+    def losses(self, ids: np.ndarray, max_order: int | None = None) -> list[float]:
+        """[loss(ids, n) for n in 1..max_order] in one pass over the orders (not max_order²/2)."""
+        return [float(-lp.mean()) for lp in self.each_order(ids, max_order or self.max_order)]
+
+    def each_order(self, ids: np.ndarray, max_order: int) -> Iterator[np.ndarray]:
+        """logprobs(ids, n) for n = 1..max_order, each (len(ids),) float64, in one pass.
+
+        The order-n model is its raw counts over the continuation chain of orders n-1..1, so
+        the chain is built once, an order at a time, and each order's raw top put over it.
+        Positions t < n-1 keep the order-(t+1) value: the history they have.
+        """
+        x = _as_ids(ids, self.vocab_size)
+        T = len(x)
+        if T == 0:
+            for _ in range(max_order):
+                yield np.zeros(0, dtype=np.float64)
+            return
+        chain = self._uni_cont[x].astype(np.float64)   # (T,) the continuation chain so far
+        best = self._uni_raw[x].astype(np.float64)     # (T,) order n's p (raw at the top)
+        yield np.log(best)
+        keys = x.copy()
+        hist_idx, hist_found = self._find(0, keys)     # the (n-1)-grams ending at n-2..T-1
+        for n in range(2, max_order + 1):
+            if T >= n:
+                keys = _next_keys(keys, x, n, self._bits)
+                idx, found = self._find(n - 1, keys)
+                lv, below = self.levels[n - 1], self.levels[n - 2]
+                h_idx, h_found = hist_idx[:-1], hist_found[:-1]  # histories ending at t-1
+                tail = chain[n - 1:]
+                best[n - 1:] = self._mix(tail, idx, found, h_idx, h_found, lv, below, top=True)
+                if n < max_order:
+                    chain[n - 1:] = self._mix(tail, idx, found, h_idx, h_found, lv, below,
+                                              top=False)
+                hist_idx, hist_found = idx, found
+            yield np.log(best)
+
+    @staticmethod
+    def _mix(tail: np.ndarray, idx: np.ndarray, found: np.ndarray, h_idx: np.ndarray,
+             h_found: np.ndarray, lv: _Level, below: _Level, top: bool) -> np.ndarray:
+        """One order over `tail`, the order below's p at the same positions: raw counts when
+        it is the model's top order, continuation counts inside the chain."""
+        gamma = np.where(h_found, (below.raw_gamma if top else below.cont_gamma)[h_idx], 0.0)
+        total = np.where(h_found, (below.raw_total if top else below.cont_total)[h_idx], 0)
+        c = np.where(found, (lv.cnt if top else lv.cont)[idx], 0)
+        d = _discount_of(c, lv.d_raw if top else lv.d_cont)
+        seen = total > 0
+        safe = np.where(seen, total, 1).astype(np.float64)
+        return np.where(seen, (np.maximum(c - d, 0.0) + gamma * tail) / safe, tail)
 
     def _find(self, level: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of each key in levels[level].keys and whether it is there."""
@@ -190,8 +208,9 @@ def _as_ids(ids: np.ndarray, vocab_size: int) -> np.ndarray:
 
 
 def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct keys (sorted), their counts and the position of each one's first occurrence."""
-    order = np.argsort(keys, kind="stable")
+    """Distinct keys (sorted), their counts and the position of one occurrence of each (any
+    will do: an n-gram's history and suffix are the same at each, so no stable sort)."""
+    order = np.argsort(keys)
     s = keys[order]
     start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
     counts = np.diff(np.append(start, len(s))).astype(np.int32)
