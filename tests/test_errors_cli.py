@@ -144,3 +144,13 @@ def test_a_probe_of_the_val_text_is_followed_by_its_breakdown(ckpt_path):
     events.clear()
     r.probe(ProbeRequest(2, text="Pierre said", source="typed"), iteration=7)
     assert [type(e) for e in events] == [ProbeCompleted]          # only the validation text
+
+
+def test_a_corpus_that_is_gone_is_one_line(ckpt_path, tmp_path, capsys):
+    ck = torch.load(ckpt_path, weights_only=True)
+    ck["config"]["data"]["path"] = str(tmp_path / "moved.txt")
+    moved = tmp_path / "moved.pt"
+    ckpt_mod.save_atomic(ck, moved)
+    code, _, err = run([moved], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "moved.txt" in err and len(err.strip().splitlines()) == 1
