@@ -150,6 +150,7 @@ class CheckpointSaved:
 @dataclass(frozen=True)
 class Paused:
     iteration: int
+    budget_left_s: float | None = None   # training time left of train.time_budget, kept while paused
 
 
 @dataclass(frozen=True)

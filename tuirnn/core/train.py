@@ -292,7 +292,7 @@ class Trainer:
             self._handle(request)
         if self.control.paused and not self.control.stopped:
             self.clock.pause()               # a paused run keeps its budget
-            self.emit(Paused(self.iteration))
+            self.emit(Paused(self.iteration, self.clock.left()))
             while self.control.paused and not self.control.stopped:
                 self.control.wait(0.25)
                 for request in self.control.take():

@@ -253,6 +253,8 @@ class RunState:
                 return {"header"}
             case Paused():
                 self.iteration = max(self.iteration, ev.iteration)
+                if getattr(ev, "budget_left_s", None) is not None:   # the evals since the report
+                    self.budget_left_s = ev.budget_left_s
                 self._done(Activity.PAUSING, Activity.RESUMING, Activity.EVALUATING)
                 return {"header"}
             case Resumed():
