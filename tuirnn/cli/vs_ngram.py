@@ -12,21 +12,11 @@ from ..core.errors import UserError
 
 
 def fitted_for(cfg, vocab: str, order: int):
-    """An n-gram model of orders 1..order on the training split of `cfg`'s corpus, encoded in
-    `vocab` (the checkpoint's); one line if the corpus is gone or has changed."""
+    """ngram.fit_training_split with a status line while it counts."""
     from ..core import ngram
-    from ..core.corpus import locate_corpus
-    from ..core.data import Corpus, decode_corpus
     from .status import clear_status, show_status
-    show_status("tuirnn: reading the corpus ...")
-    name, raw = locate_corpus(cfg.data)
-    text = decode_corpus(raw, name, cfg.data.normalize_newlines)
-    corpus = Corpus.from_text(text, name, cfg.data.val_frac, cfg.data.test_frac)
-    if corpus.vocab != vocab:
-        raise UserError(f"the corpus {corpus.name} has changed since this checkpoint was "
-                        "trained (its characters differ); restore it to compare with n-grams")
     show_status(f"tuirnn: counting n-grams of orders 1..{order} ...")
-    model = ngram.fit(corpus.train.numpy(), len(vocab), order)
+    model = ngram.fit_training_split(cfg.data, vocab, order)
     clear_status()
     return model
 

@@ -270,3 +270,20 @@ def fit(train_ids: np.ndarray, vocab_size: int, max_order: int = 20) -> NGramMod
     uni_raw = (uni + 1.0) / (uni.sum() + V)
     uni_cont = (cont_uni + 1.0) / (cont_uni.sum() + V)
     return NGramModel(levels, V, bits, uni_raw, uni_cont)
+
+
+def fit_training_split(data_cfg, vocab: str, max_order: int) -> NGramModel:
+    """Orders 1..max_order on the training split of a run's corpus (config.DataConfig), split
+    as training splits it and encoded in `vocab` (the model's); UserError (one line) if the
+    corpus is gone or its characters have changed."""
+    from .corpus import locate_corpus
+    from .data import Corpus, decode_corpus
+    from .errors import UserError
+    name, raw = locate_corpus(data_cfg)
+    text = decode_corpus(raw, name, data_cfg.normalize_newlines)
+    del raw
+    corpus = Corpus.from_text(text, name, data_cfg.val_frac, data_cfg.test_frac)
+    if corpus.vocab != vocab:
+        raise UserError(f"the corpus {corpus.name} has changed since this model was trained "
+                        "(its characters differ); restore it to compare with n-grams")
+    return fit(corpus.train.numpy(), len(vocab), max_order)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -23,6 +24,8 @@ from ...core.finder import UnitScore
 from ...core.probe import KIND_LABELS, ProbeResult
 from .. import neuron_render as R
 from .. import surprisal_render as S
+from .. import vs_ngram_render as M
+from ..ngram_source import NGramSource
 from .gate_scatter import GateScatter
 from .neuron_finder import NeuronFinder
 from .neuron_prompt import NeuronPrompt
@@ -63,6 +66,9 @@ class NeuronPane(Widget, can_focus=True):
         Binding("u", "toggle_surprisal", "Surprisal", show=False,
                 tooltip="surprisal: colour each character by the model's loss on it, in bits, "
                         "with the mean bits/char"),
+        Binding("k", "toggle_vs_ngram", "vs n-gram", show=False,
+                tooltip="where memory wins: colour each character by the model's loss minus an "
+                        "n-gram's (blue: the model better), both means in the header"),
         # the rest are in `?` (the footer has room for the most used only at 80 columns)
         Binding("t", "type_text", "Type text to probe", show=False, group=SOURCE,
                 tooltip="probe text you type / a file / the newest sample / the validation slice"),
@@ -104,6 +110,8 @@ class NeuronPane(Widget, can_focus=True):
         self.cursor = 0
         self.show_predictions = False
         self.surprisal = False                       # colour by the model's loss, not a unit
+        self.vs_ngram = False                        # colour by model − n-gram loss (k)
+        self._ngram = NGramSource()
         self.top_line = 0                            # first wrapped line on screen
         self.message = ""                            # one-line note (errors, what happened)
         self._source: tuple[str | None, str] = (None, "val")
@@ -165,6 +173,10 @@ class NeuronPane(Widget, can_focus=True):
     def values(self):
         """(T,) the selected unit's activation per character, or in the surprisal view the
         loss on each character as scale values (surprisal_render.as_values)."""
+        if self.vs_ngram:
+            got = self.ngram_scored()
+            return M.as_values(got[1]) if got else M.as_values(
+                np.full(len(self.result.text), np.nan, np.float32))
         if self.surprisal:
             if self.result._flat.get("surprisal") is None:
                 self.result._flat["surprisal"] = S.as_values(self.result.surprisal_bits())
@@ -194,7 +206,13 @@ class NeuronPane(Widget, can_focus=True):
                                  "first eval). v: validation text, m: newest sample, t: type "
                                  "or paste text, o: open a file.\n", self.message)
         r = self.result
-        if self.surprisal:
+        if self.vs_ngram:
+            got = self.ngram_scored()
+            header = Text.assemble((f"model − {self._ngram.order}-gram ", "bold"),
+                                   M.mean_line(r.loss, got[0], self._ngram.order)
+                                   if got and r.loss is not None else self._ngram.status, end="")
+            legend = M.legend(no_color)
+        elif self.surprisal:
             vals = getattr(getattr(self.app, "run_state", None), "val", None)   # [(iter, nats)]
             header = Text.assemble(("surprisal ", "bold"),
                                    S.mean_line(r, vals[-1][1] if vals else None), end="")
@@ -244,7 +262,10 @@ class NeuronPane(Widget, can_focus=True):
         """'char 12 x = +0.486  next: e 41% …': as many guesses as fit `width` (never cut)."""
         r, t = self.result, self.cursor
         assert r is not None, "drawn only once a probe has come"
-        if self.surprisal:
+        got = self.ngram_scored() if self.vs_ngram else None
+        if got is not None:
+            out = M.cursor_text(r.text, got[1], t, no_color)
+        elif self.surprisal:
             out = S.cursor_text(r, t, no_color)
         else:
             value = float(self.values()[t])
@@ -287,7 +308,34 @@ class NeuronPane(Widget, can_focus=True):
         if self.result is not None and self.result.loss is None:
             self.note("this probe carries no per-character loss; re-probe (v) for it")
             return
-        self.surprisal = not self.surprisal
+        self.surprisal, self.vs_ngram = not self.surprisal, False
+        self.note("")
+
+    def ngram_scored(self):
+        """NGramSource.scored for the probe shown: (ln p, model − n-gram bits) or None."""
+        r = self.result
+        return None if r is None or r.loss is None else self._ngram.scored(r.text, r.vocab, r.loss)
+
+    def _ngram_ready(self) -> None:
+        """Called on the counting thread when it is done: redraw on the app's loop."""
+        try:
+            self.app.call_from_thread(self.refresh)
+        except RuntimeError:          # the app has closed meanwhile
+            pass
+
+    def action_toggle_vs_ngram(self) -> None:
+        r = self.result
+        if r is not None and r.loss is None:
+            self.note("this probe carries no per-character loss; re-probe (v) for it")
+            return
+        self.vs_ngram, self.surprisal = not self.vs_ngram, False
+        state = getattr(self.app, "run_state", None)
+        run = getattr(state, "run", None)
+        if self.vs_ngram and run is not None:
+            order = self._ngram.order_for(getattr(state, "baseline", None))
+            self._ngram.start(run.config, run.vocab, order, self._ngram_ready)
+        elif self.vs_ngram:
+            self._ngram.status = "no n-gram: the run's config has not come yet"
         self.note("")
 
     def action_toggle_predictions(self) -> None:
