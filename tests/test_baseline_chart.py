@@ -124,3 +124,29 @@ def test_snapshot_files_exist_for_both_sizes():
     snaps = Path(__file__).parent / "snapshots"
     for name in ("chart_baselines_80x24", "chart_baselines_120x40"):
         assert (snaps / f"{name}.svg").exists() or (snaps / f"{name}.new.svg").exists()
+
+
+@sync
+async def test_B_reads_a_baseline_appended_to_the_log_of_a_live_run(tmp_path):
+    import dataclasses
+    import json
+
+    from tuirnn.core.events import RunStarted, to_json_dict
+    from tuirnn.tui.app import make_app
+    events = fake_run()
+    events = [dataclasses.replace(ev, run_dir=str(tmp_path)) if isinstance(ev, RunStarted)
+              else ev for ev in events]
+    app = make_app(events=events)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        state = app.run_state
+        await pilot.press("B")                      # nothing in the log yet: no lines
+        assert state.baseline is None and state.baseline_lines() == ()
+        (tmp_path / "events.jsonl").write_text(
+            json.dumps(to_json_dict(SNAPSHOT_BASELINE)) + "\n", encoding="utf-8")
+        await pilot.press("B")
+        assert state.baseline == SNAPSHOT_BASELINE
+        assert [label.split()[0] for _, label in state.baseline_lines()] == [
+            "3-gram", "5-gram", "6-gram"]
+        await pilot.press("B")                      # then B cycles: the best only
+        assert [label.split()[0] for _, label in state.baseline_lines()] == ["6-gram"]

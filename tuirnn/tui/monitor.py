@@ -312,12 +312,27 @@ class MonitorScreen(Screen):
         self.query_one(LossChart).cycle_window()
 
     def action_baselines(self) -> None:
+        """B: the next set of n-gram lines. With none yet, look in the run's events.jsonl first:
+        `tuirnn baseline` appends there while a live trainer's history (what a monitor is
+        sent) does not hold it."""
         chart = self.query_one(LossChart)
-        view = chart.cycle_baselines()
+        if self.state.baseline is None and self.state.run is not None:
+            from ..core.eventfile import EventFileError, read_file_events
+            try:
+                found = read_file_events(Path(self.state.run.run_dir) / "events.jsonl",
+                                         ("BaselineComputed",))
+            except (OSError, EventFileError):
+                found = []
+            for ev in found:
+                self.state.apply(ev)
+            if self.state.baseline is not None:
+                chart.data_changed(now=True)
+                self.notify("loss chart: n-gram lines from `tuirnn baseline`", timeout=3)
+                return
         if self.state.baseline is None:
             self.notify("no n-gram baselines yet: run `tuirnn baseline RUN`", timeout=4)
-        else:
-            self.notify(f"loss chart: {view}", timeout=2)
+            return
+        self.notify(f"loss chart: {chart.cycle_baselines()}", timeout=2)
 
     def action_toggle_clip(self) -> None:
         chart = self.query_one(LossChart)
