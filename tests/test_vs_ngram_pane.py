@@ -50,7 +50,8 @@ async def test_k_colours_by_model_minus_ngram_with_both_means(tmp_path):
         await until_counted(pane, pilot)
         assert pane._ngram.model is not None, pane._ngram.status
         shown = pane.render().plain
-        assert f"model − {DEFAULT_ORDER}-gram" in shown and "model 3.000 bits/char" in shown
+        assert "where memory wins" in shown and f"model − {DEFAULT_ORDER}-gram" in shown
+        assert "model 3.000 bits/char" in shown
         values = pane.values()
         assert math.isnan(values[0]) and np.nanmean(values) > 0.5      # red: the n-gram wins
         await pilot.press("right")

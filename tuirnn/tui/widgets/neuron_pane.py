@@ -208,7 +208,7 @@ class NeuronPane(Widget, can_focus=True):
         r = self.result
         if self.vs_ngram:
             got = self.ngram_scored()
-            header = Text.assemble((f"model − {self._ngram.order}-gram ", "bold"),
+            header = Text.assemble(("where memory wins ", "bold"),
                                    M.mean_line(r.loss, got[0], self._ngram.order)
                                    if got and r.loss is not None else self._ngram.status, end="")
             legend = M.legend(no_color)
