@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import time
 
 import pytest
+import torch
 from test_train import corpus, small_cfg
 
 from tuirnn.core import checkpoint
 from tuirnn.core.control import Control
+from tuirnn.core.eventfile import read_file_events
 from tuirnn.core.events import RunFinished, RunStarted, StepsCompleted
 from tuirnn.core.schedule import BudgetClock, Pace, format_duration, iter_progress, lr_at, parse_duration
 from tuirnn.core.train import Trainer
@@ -150,3 +153,24 @@ def test_without_a_budget_cosine_reaches_min_lr_at_max_iters(tmp_path):
     assert lrs[0] == pytest.approx(cfg.train.learning_rate / 5)     # step 0 of 5 warmup
     assert lrs[-1] == pytest.approx(lr_at("cosine", 2e-3, 1e-4, 5, 39, 34 / 35))
     assert next(e for e in events if isinstance(e, RunFinished)).reason == "max_iters"
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
+def test_two_ranks_stop_at_the_same_step_when_the_budget_is_spent(tmp_path):
+    """Under torchrun rank 0's clock decides, at a log window, for every rank: both end at
+    the same step (a rank that went on would hang in its next collective) and exit 0."""
+    from test_ddp import env, only_run, tuirnn, write_config
+
+    cfg = write_config(tmp_path, max_iters=10**6)
+    done = subprocess.run(tuirnn(cfg, "--nproc", 2, "--headless", "--set", "train.time_budget=6s",
+                                 "--set", "train.max_epochs=100000", "--set", "train.lr_schedule=linear"),
+                          env=env(), capture_output=True, text=True, timeout=240, start_new_session=True)
+    assert done.returncode == 0, done.stderr
+    logged = read_file_events(only_run(tmp_path) / "events.jsonl")
+    fin = logged[-1]
+    assert isinstance(fin, RunFinished) and fin.reason == "time_budget", fin
+    assert fin.iteration % 5 == 0 and fin.iteration > 5      # at a log window (log_every 5)
+    ck = checkpoint.load_checkpoint(only_run(tmp_path) / "checkpoints" / "last.pt")
+    assert ck["iteration"] == fin.iteration and ck["budget_used_s"] <= 6.0 * 1.05   # the 5% goal
+    lrs = [e.lr for e in logged if isinstance(e, StepsCompleted)]
+    assert lrs[-1] < 0.5 * lrs[1]                            # the rate fell with rank 0's clock
