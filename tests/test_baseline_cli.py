@@ -160,3 +160,15 @@ def test_neurons_vs_ngram_prints_both_means(tmp_path, capsys):
     assert main(["neurons", str(run), "--vs-ngram", "0"]) == 2
     assert main(["neurons", str(run), "--vs-ngram", "3", "--surprisal"]) == 2
     assert "--vs-ngram" in capsys.readouterr().err
+
+
+def test_where_it_wins_splits_quotes_closings_and_the_rest():
+    from tuirnn.tui import vs_ngram_render as M
+    text = 'a "bc" (d) e'
+    #        0123456789AB
+    diff = np.array([np.nan, 1, 1, -2, -2, -4, 1, 1, 1, -3, 1, 1], dtype=np.float32)
+    groups = {name: (mean, n) for name, mean, n in M.where_it_wins(text, diff)}
+    assert groups["inside quotes"] == (pytest.approx(-1.0), 3)        # the opening quote, b, c
+    assert groups["closing quote or bracket"] == (pytest.approx(-3.5), 2)   # '"' and ')'
+    assert groups["elsewhere"] == (pytest.approx(1.0), 6)
+    assert "closing quote or bracket -3.50 (2)" in M.where_line(text, diff)

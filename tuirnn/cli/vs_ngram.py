@@ -41,13 +41,15 @@ def show_vs_ngram(args, result, meta: str, out, err, cfg) -> int:
     diff = M.difference_bits(result.loss, logp)
     title = f"model − {order}-gram: loss per character"
     mean = M.mean_line(result.loss, logp, order)
+    where = "model − n-gram bits/char by place: " + M.where_line(result.text, diff)
     if args.html:
-        _write_page(args.html, M.render_html(result.text, diff, title, f"{meta}; {mean}",
+        _write_page(args.html, M.render_html(result.text, diff, title, f"{meta}; {mean}; {where}",
                                             (result.top_ids, result.top_probs, result.vocab)))
         err.print(f"wrote {args.html}: {title}; {mean}", markup=False)
         return 0
     out.print(f"{title}   {meta}", markup=False, style="bold")
     out.print(mean, markup=False)
+    out.print(where, markup=False)
     out.print(M.legend())
     predictions = (result.top_ids, result.top_probs, result.vocab) if args.guesses else None
     for line in render_text(result.text, M.as_values(diff), out.width, predictions=predictions):
