@@ -48,7 +48,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=2, metavar="K",
                    help="errors shown for each oracle (default 2; 0: none)")
     p.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N | mps")
-    add_threads_option(p, 0, "a long text is work enough for every core")
+    add_threads_option(p, 1, "one stream at batch size 1 is too small a job to share: on 2 "
+                          "busy cores a 2x128 LSTM read 64k chars in 0.9 s with 1 thread, 42 s "
+                          "with all")
     return p
 
 

@@ -38,16 +38,16 @@ MEMORY_N = 5             # dynamic memory: the 5 characters ending at t seen bef
 MEMORY_WINDOW = 1000     # ... within the 1,000 characters before t
 RARE_MAX = 5             # a rare word: seen at most 5 times in the training text
 # The monitor's breakdown counts n-grams and words in the first 5 M training chars at most:
-# built once on the trainer's thread (War and Peace, 3 M: about 4 s and 88 MB on 2 cores).
+# built once on the trainer's thread (War and Peace, 3 M: about 6 s and 100 MB on 2 cores).
 LIVE_TRAIN_LIMIT = 5_000_000
 
 NGRAM, MEMORY, RARE, WORD, PUNCT, BOOST = range(6)
 ORACLES = ("n-gram", "dynamic memory", "rare words", "word start", "punctuation", "boost")
-ORACLE_HELP = (            # one line each, for tables
+ORACLE_HELP = (            # one short line each, for tables
     f"a 1..{NGRAM_MAX}-gram gives p >= {ERROR_P:g}",
-    f"last {MEMORY_N} chars seen in the {MEMORY_WINDOW:,} before",
-    f"in a word seen <= {RARE_MAX} times in training",
-    "first char of a word, after a space or newline",
+    f"last {MEMORY_N} chars seen in {MEMORY_WINDOW:,} before",
+    f"a word seen <= {RARE_MAX} times in training",
+    "first char after a space or newline",
     "the true char is punctuation",
     "the rest",
 )

@@ -46,7 +46,7 @@ def rows(b: E.ErrorBreakdown, width: int = 80, help_text: bool = False) -> list[
     (and with help_text, what the oracle means, where it fits in `width`)."""
     count_w = max(3, len(f"{max(b.counts, default=0):,}"))
     fixed = LABEL_WIDTH + 1 + 6 + 1 + count_w + 2
-    cells = max(4, min(30, width - fixed - (40 if help_text else 0)))
+    cells = max(4, min(30, width - fixed - (38 if help_text else 0)))
     out = []
     for i, (count, share) in enumerate(zip(b.counts, b.shares)):
         row = Text(f"{label(i):<{LABEL_WIDTH}} {100 * share:5.1f}% {count:>{count_w},}  ")
