@@ -18,8 +18,8 @@ from typing import Any
 from ..core.errors import UserError
 
 DESCRIPTION = """\
-Fit interpolated Kneser-Ney character n-grams of orders 1..N on a run's training split and
-print their loss on its val split (or --split test), in nats/char and bits/char, with the
+Fit interpolated modified Kneser-Ney character n-grams of orders 1..N on a run's
+training split and print their loss on its val split (or --split test), in nats/char and bits/char, with the
 iteration at which the model's val loss first went below each. Order 1 is the add-one
 unigram of training frequencies. The figures are stored in the run's events.jsonl (the
 monitor draws chosen orders as lines on its loss chart: key B).
