@@ -133,3 +133,28 @@ async def test_finder_rows_do_not_wrap_on_a_small_terminal():
             assert option_list.option_count > 0
             # one screen row per option: the list's content is exactly that tall
             assert option_list.virtual_size.height == option_list.option_count, option_list.id
+
+
+@sync
+async def test_footer_drops_whole_bindings_never_half_a_word():
+    """At any width the keys left of the pinned ones end before them: a binding that does not
+    fit is hidden whole (no 'd De'), and one that fits again comes back on a wider terminal."""
+    from pathlib import Path
+
+    from tuirnn.core.control import Control
+    from tuirnn.tui.attach import AttachedApp
+    from tuirnn.tui.messages import EventInbox
+    inbox = EventInbox()
+    for ev in fake_run():
+        inbox(ev)
+    app = AttachedApp(Path("/tmp/runs/tiny-demo"), inbox, Control())   # live: d Detach too
+    async with app.run_test(size=(80, 24)) as pilot:
+        for width in (80, 64, 72, 120):
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause(0.1)
+            footer = app.monitor.query_one(MonitorFooter)
+            pinned = footer.query_one("#footer-pinned").region
+            shown = [w for w in footer.children if w.id != "footer-pinned" and w.display]
+            assert shown and all(w.region.right <= pinned.x for w in shown), width
+            actions = {getattr(w, "action", None) for w in shown}
+            assert ("detach" in actions) == (width >= 100), (width, actions)
