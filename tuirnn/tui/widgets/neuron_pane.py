@@ -10,7 +10,6 @@ layers costs a few milliseconds.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 from rich.text import Text
@@ -20,25 +19,22 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...core.events import ProbeCompleted
-from ...core.finder import UnitScore
 from ...core.probe import KIND_LABELS, ProbeResult
 from .. import neuron_render as R
 from .. import surprisal_render as S
 from .. import vs_ngram_render as M
 from ..ngram_source import NGramSource
 from .gate_scatter import GateScatter
-from .neuron_finder import NeuronFinder
-from .neuron_prompt import NeuronPrompt
+from .neuron_actions import MAX_CHARS, PickActions
 
 # key rows of several bindings (one line in the help screen, one footer entry)
 UNIT = Binding.Group("Unit")
 LAYER = Binding.Group("Layer")
 SOURCE = Binding.Group("Text")
 MOVE = Binding.Group("Move")
-MAX_CHARS = 2000         # text sent to the probe (a 3x512 LSTM probes 2,000 chars in < 1 s)
 
 
-class NeuronPane(Widget, can_focus=True):
+class NeuronPane(PickActions, Widget, can_focus=True):
     DEFAULT_CSS = """
     NeuronPane { height: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     NeuronPane:focus { background-tint: $foreground 3%; }
@@ -214,8 +210,9 @@ class NeuronPane(Widget, can_focus=True):
             legend = M.legend(no_color)
         elif self.surprisal:
             vals = getattr(getattr(self.app, "run_state", None), "val", None)   # [(iter, nats)]
+            room = width - len("surprisal   iter ") - len(f"{r.iteration}  {r.source}")
             header = Text.assemble(("surprisal ", "bold"),
-                                   S.mean_line(r, vals[-1][1] if vals else None), end="")
+                                   S.mean_line(r, vals[-1][1] if vals else None, room), end="")
             legend = S.legend(no_color)
         else:
             header = Text.assemble(
@@ -364,94 +361,3 @@ class NeuronPane(Widget, can_focus=True):
 
     def action_cursor_page(self, step: int) -> None:
         self.action_cursor_line(step * self.visible_line_count())
-
-    def action_goto_unit(self) -> None:
-        if self.result is None:
-            return
-        r = self.result
-        self.app.push_screen(NeuronPrompt(
-            f"Go to unit (0-{r.hidden_size - 1}) or LAYER:UNIT (layers 0-{r.num_layers - 1})",
-            value=f"{self.layer_index}:{self.unit}", hint="numbers count from 0",
-            validate=lambda answer: self.parse_goto(answer)[1]), self._goto)
-
-    def parse_goto(self, answer: str) -> tuple[tuple[int, int] | None, str]:
-        """'37' or '1:37' -> ((layer, unit), '') or (None, what is wrong)."""
-        r = self.result
-        try:
-            layer, _, unit = answer.strip().rpartition(":")
-            layer_n = int(layer) if layer else self.layer_index
-            unit_n = int(unit)
-        except ValueError:
-            return None, f"not a unit: {answer!r} (try 37 or 1:37)"
-        if r is None or not (0 <= layer_n < r.num_layers and 0 <= unit_n < r.hidden_size):
-            return None, (f"{layer_n}:{unit_n} is out of range: layers 0-{r.num_layers - 1}, "
-                          f"units 0-{r.hidden_size - 1}" if r else "no probe yet")
-        return (layer_n, unit_n), ""
-
-    def _goto(self, answer: str | None) -> None:
-        if not answer or self.result is None:
-            return
-        where, error = self.parse_goto(answer)
-        if where is None:
-            self.note(error)
-            return
-        self.select(*where)
-
-    def action_find(self) -> None:
-        if self.result is not None and self.result.text:
-            self.app.push_screen(NeuronFinder(self.result), self._found)
-
-    def action_gates(self) -> None:
-        if self.result is None or self.result.gates is None:
-            self.note("no gates to show: a GRU/LSTM probe carries them (an RNN has none)"
-                      if self.result is not None else "no probe yet")
-            return
-        self._gates = GateScatter(self.result, self.layer_index, self.unit)
-        self.app.push_screen(self._gates, self._gate_picked)
-
-    def _gate_picked(self, picked: tuple[int, int] | None) -> None:
-        self._gates = None
-        if picked is not None:
-            self.surprisal = False
-            self.select(*picked, kind="c" if self.result and self.result.c is not None else None,
-                        note=f"picked in the gate scatter: layer {picked[0]} unit {picked[1]}")
-
-    def _found(self, score: UnitScore | None) -> None:
-        if score is not None:
-            self.select(score.layer, score.unit, score.kind, note=f"r = {score.corr:+.3f}")
-
-    def action_type_text(self) -> None:
-        typed = self._source[0] if self._source[1] == "typed" else ""
-        self.app.push_screen(NeuronPrompt(
-            "Text to probe (type or paste; Ctrl+S probes, Esc cancels)", multiline=True,
-            value=typed or "", hint=f"up to {MAX_CHARS} characters; characters the model "
-            "never saw are left out"), self._typed)
-
-    def _typed(self, text: str | None) -> None:
-        if text:
-            self.request(text, "typed")
-
-    def action_open_file(self) -> None:
-        self.app.push_screen(NeuronPrompt("File to probe (UTF-8 text; path, then Enter)",
-                                          hint=f"its first {MAX_CHARS} characters are used"),
-                             self._open)
-
-    def _open(self, path: str | None) -> None:
-        if not path:
-            return
-        try:
-            with open(Path(path.strip()).expanduser(), encoding="utf-8-sig") as f:
-                text = f.read(MAX_CHARS)
-        except (OSError, UnicodeDecodeError) as e:
-            self.note(f"cannot read {path.strip()}: {getattr(e, 'strerror', None) or e}")
-            return
-        self.request(text, "file")
-
-    def action_use_sample(self) -> None:
-        if not self.latest_sample:
-            self.note("no sample yet: one is drawn at every eval")
-            return
-        self.request(self.latest_sample, "sample")
-
-    def action_use_val(self) -> None:
-        self.request(None, "val")
