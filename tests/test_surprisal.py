@@ -86,6 +86,8 @@ def test_render_buckets_and_mean_line():
     assert S.mean_line(r).startswith("2.00 bits/char (1.386 nats) over 1 chars")
     assert "of this text" in S.mean_line(r) and "val split" not in S.mean_line(r)
     assert S.mean_line(r, 1.471).endswith("· whole val split 1.471 nats (2.12 bits)")
+    assert S.mean_line(r, 1.471, width=70) == "1.386 nats/char (2.00 bits) on these 1 chars · whole val split 1.471"
+    assert S.mean_line(r, 1.471, width=20).endswith("val split 1.471")     # the shortest
     assert "first char" in S.cursor_text(r, 0).plain and "2.00 bits (p 25%)" in S.cursor_text(r, 1).plain
     page = S.render_html(r, "t", "m")
     assert "2.00 bits" in page and "first character: not predicted" in page

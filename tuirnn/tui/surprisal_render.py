@@ -35,19 +35,26 @@ def as_values(bits: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(bits), np.nan, out).astype(np.float32)
 
 
-def mean_line(result, split_loss: float | None = None) -> str:
+def mean_line(result, split_loss: float | None = None, width: int | None = None) -> str:
     """'1.92 bits/char (1.331 nats) over 1,999 chars of this text · whole val split 1.471 nats
     (2.12 bits)' for a ProbeResult, or why there is none. The window's figure is not the val
     loss the header shows (a few thousand characters against the whole split): both are named.
-    split_loss: the newest val loss in nats (the whole split), when there is one."""
+    split_loss: the newest val loss in nats (the whole split), when there is one.
+    width: the longest of the shorter wordings that fits it (the Neurons tab at 80 columns)."""
     mean = result.mean_loss()
     if mean is None:
         return "no per-character loss (an older trainer, or under 2 characters)"
-    line = (f"{mean / math.log(2):.2f} bits/char ({mean:.3f} nats) over "
-            f"{len(result.text) - 1:,} chars of this text")
+    bits, n = mean / math.log(2), f"{len(result.text) - 1:,}"
+    choices = [f"{bits:.2f} bits/char ({mean:.3f} nats) over {n} chars of this text"]
     if split_loss is not None and math.isfinite(split_loss):
-        line += f" · whole val split {split_loss:.3f} nats ({split_loss / math.log(2):.2f} bits)"
-    return line
+        split_bits = split_loss / math.log(2)
+        choices = [f"{choices[0]} · whole val split {split_loss:.3f} nats ({split_bits:.2f} bits)",
+                   f"{mean:.3f} nats/char ({bits:.2f} bits) on these {n} chars · "
+                   f"whole val split {split_loss:.3f}",
+                   f"{mean:.3f} nats on these {n} chars · val split {split_loss:.3f}"]
+    if width is None:
+        return choices[0]
+    return next((c for c in choices if len(c) <= width), choices[-1])
 
 
 def legend(no_color: bool = False) -> Text:
