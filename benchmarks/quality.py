@@ -126,10 +126,11 @@ def run_plain(cfg, corpus, seconds: float, device) -> dict:
 
 
 def contender_overrides(name: str, budget: float, warmup: int) -> list[str]:
-    """'linear@4e-3' -> the --set overrides of that contender."""
+    """'linear@4e-3' -> the --set overrides of that contender; 'step' is char-rnn's schedule at
+    its 2e-3 (whatever the config's schedule), the others keep the config's rate unless @PEAK."""
     schedule, _, peak = name.partition("@")
     if schedule == "step":
-        return ["train.lr_schedule=step"] + ([f"train.learning_rate={peak}"] if peak else [])
+        return ["train.lr_schedule=step", f"train.learning_rate={peak or '2e-3'}"]   # char-rnn's
     sets = [f"train.lr_schedule={schedule}", f"train.time_budget={budget:g}s",
             f"train.warmup_iters={warmup}", "train.min_lr=0"]
     return sets + ([f"train.learning_rate={peak}"] if peak else [])
