@@ -85,3 +85,22 @@ def test_whole_numbers_written_with_an_exponent_are_ints():
     assert cfg.train.max_iters == 1000 and isinstance(cfg.train.max_iters, int)
     with pytest.raises(UserError, match="must be a whole number or null, got '1.5e0'"):
         config.load(None, ["train.max_iters=1.5e0"])
+
+
+def test_deadline_configs_and_keys():
+    root = Path(__file__).resolve().parents[1] / "configs"
+    thirty = config.load(root / "warpeace-paper-30m.yaml")
+    paper = config.load(root / "warpeace-paper.yaml")
+    assert (thirty.train.time_budget, thirty.train.lr_schedule) == ("30m", "cosine")
+    assert thirty.model == paper.model and thirty.data.test_frac == paper.data.test_frac == 0.1
+    first = config.load(root / "first-look.yaml")
+    assert first.train.time_budget == "60s" and first.train.lr_schedule == "cosine"
+    assert config.Config().train.lr_schedule == "step" and config.Config().train.time_budget is None
+    cfg = config.load(None, ["train.time_budget=1h30m", "train.lr_schedule=linear",
+                             "train.warmup_iters=100", "train.min_lr=1e-5"])
+    assert (cfg.train.time_budget, cfg.train.warmup_iters, cfg.train.min_lr) == ("1h30m", 100, 1e-5)
+    # min_lr is checked against the rate once every key is in, whatever the order
+    ok = config.load(None, ["train.min_lr=3e-3", "train.learning_rate=4e-3"])
+    assert ok.train.min_lr == 3e-3
+    with pytest.raises(UserError, match="train.min_lr .* is above train.learning_rate"):
+        config.load(None, ["train.learning_rate=1e-3", "train.min_lr=2e-3"])
