@@ -174,3 +174,14 @@ def test_two_ranks_stop_at_the_same_step_when_the_budget_is_spent(tmp_path):
     assert ck["iteration"] == fin.iteration and ck["budget_used_s"] <= 6.0 * 1.05   # the 5% goal
     lrs = [e.lr for e in logged if isinstance(e, StepsCompleted)]
     assert lrs[-1] < 0.5 * lrs[1]                            # the rate fell with rank 0's clock
+
+
+def test_resume_with_a_new_learning_rate_scales_the_schedule(tmp_path):
+    cfg = small_cfg(max_iters=20, lr_schedule="cosine", min_lr=0.0)
+    train(cfg, tmp_path / "run")
+    ck = checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    again = small_cfg(max_iters=40, lr_schedule="cosine", min_lr=0.0, learning_rate=1e-3)
+    _, events = train(again, tmp_path / "run", resume=ck)
+    first = next(e for e in events if isinstance(e, StepsCompleted))   # the step after 20
+    assert first.iteration == 21
+    assert first.lr == pytest.approx(lr_at("cosine", 1e-3, 0.0, 0, 20, 20 / 40))
