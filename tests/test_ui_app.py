@@ -210,13 +210,17 @@ async def test_log_toggle_and_help():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = screenshot_text(app)
-        assert "Monitor keys" in shown and "Neurons tab keys" in shown
-        assert "Esc closes" in shown
+        assert "Monitor keys" in shown and "Esc closes" in shown
+        await pilot.press("end")              # the Neurons tab's keys are below the fold:
+        await pilot.pause()                   # scrolled to, the close hint stays in view
+        shown = screenshot_text(app)
+        assert "Monitor keys" not in shown and "Esc closes" in shown
         console = Console(width=200, file=io.StringIO(), record=True)
         for widget in app.screen.query("Static"):
             console.print(widget.content)
         help_text = console.export_text()
         assert "rank all units" in help_text and "go to a unit" in help_text and "from 0" in help_text
+        assert "Monitor keys" in help_text and "Neurons tab keys" in help_text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
