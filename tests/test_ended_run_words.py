@@ -5,9 +5,10 @@ from pathlib import Path
 import torch
 from test_responder import TEXT, VOCAB, wait_for
 
+from tuirnn.cli.neurons import default_text
 from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core.config import Config
-from tuirnn.core.events import SampleGenerated
+from tuirnn.core.events import ErrorsCounted, ProbeCompleted, SampleGenerated
 from tuirnn.core.model import build
 from tuirnn.core.responder import CheckpointResponder, known_words_of
 
@@ -45,3 +46,25 @@ def test_known_words_are_none_when_the_corpus_is_gone(tmp_path):
     corpus.write_text(TEXT)
     cfg.data.path, cfg.data.val_frac = str(corpus), 0.1
     assert {"said", "come", "here"} <= known_words_of({"config": cfg.to_dict()})
+
+
+def test_an_ended_runs_probe_of_the_validation_text_counts_its_errors(tmp_path):
+    """v on an ended run: the window of the val split is probed and its error breakdown
+    follows (ErrorsCounted), from the run's own training text, as in a live run; a typed text
+    gets none (it is not the validation text)."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT * 10)                  # a val split of 600 chars
+    responder = CheckpointResponder(checkpoint_on(tmp_path, corpus), (events := []).append,
+                                    default_text=default_text).start()
+    try:
+        responder.control.request_probe(text=None, source="val", length=300)
+        counted = wait_for(events, ErrorsCounted)
+        assert counted.iteration == 42 and 0 < counted.chars <= 300
+        assert counted.errors == (counted.ngram + counted.memory + counted.rare + counted.word
+                                  + counted.punctuation + counted.boost)
+        events.clear()
+        responder.control.request_probe(text="He said come", source="typed")
+        wait_for(events, ProbeCompleted)
+        assert not any(isinstance(e, ErrorsCounted) for e in events)
+    finally:
+        responder.control.stop()

@@ -75,9 +75,12 @@ class Responder:
         self.emit(SampleGenerated(iteration, text, r.prime, r.temperature, r.top_k, seed,
                                   val_loss, word_share(text, self.known_words), r.request_id))
 
-    def probe(self, request: ProbeRequest, iteration: int, where: str = "") -> None:
+    def probe(self, request: ProbeRequest, iteration: int, where: str = "",
+              validation: bool = False) -> None:
         """Probe the request's text, or with none a window of the validation split that holds
-        quotes, brackets and line breaks (probe_window); `where` says which text it is."""
+        quotes, brackets and line breaks (probe_window); `where` says which text it is.
+        validation: the request's text is a window of the validation split (found by the
+        caller), so its error breakdown follows as for one found here."""
         from . import probe  # numpy-heavy; only when someone looks at neurons
         from .probe_window import default_length, default_probe_text
         if request.text is None:
@@ -90,7 +93,7 @@ class Responder:
         result.where = where
         self.emit(result.to_event(iteration=iteration, source=request.source,
                                   request_id=request.request_id))
-        if request.text is None and self.train_ids is not None:
+        if (request.text is None or validation) and self.train_ids is not None:
             self.count_errors(result, iteration)
 
     def count_errors(self, result, iteration: int) -> None:
@@ -109,25 +112,32 @@ class Responder:
         self.emit(E.to_event(b, iteration, result.where))
 
 
-def known_words_of(ckpt: dict) -> set[str]:
-    """The words of the run's training text, as the Trainer's Responder gets them (for a
-    sample's "real words" share): read from the corpus the checkpoint's config names when it
-    is here (the offline default, or data.path on disk; never downloads), else none."""
+def training_text_of(ckpt: dict) -> str:
+    """The run's training text (its first 5 M chars, the Trainer's cap in data.Corpus), read
+    from the corpus the checkpoint's config names when it is here (the offline default, or
+    data.path on disk; never downloads), else "" (a corpus moved or changed)."""
     from . import config as config_mod
     from .corpus import locate_corpus
-    from .data import decode_corpus, split_sizes, words_of
+    from .data import decode_corpus, split_sizes
     try:
         data = config_mod.from_dict(ckpt.get("config", {})).data
         if data.path is None and data.url is not None:
-            return set()
+            return ""
         if data.path is not None and not Path(data.path).is_file():
-            return set()
+            return ""
         name, raw = locate_corpus(data)
         text = decode_corpus(raw, name, data.normalize_newlines)
-    except (UserError, OSError, ValueError):   # a corpus moved or changed: no measure
-        return set()
+    except (UserError, OSError, ValueError):
+        return ""
     n_train, _, _ = split_sizes(len(text), data.val_frac, data.test_frac)
-    return words_of(text[:n_train][:5_000_000])     # the Trainer's cap (data.Corpus)
+    return text[:n_train][:5_000_000]
+
+
+def known_words_of(ckpt: dict) -> set[str]:
+    """The words of the run's training text, as the Trainer's Responder gets them (for a
+    sample's "real words" share); none when the corpus is not here."""
+    from .data import words_of
+    return words_of(training_text_of(ckpt))
 
 
 class CheckpointResponder:
@@ -159,8 +169,13 @@ class CheckpointResponder:
         self.iteration = int(self.ckpt.get("iteration", 0))
         self.val_loss = self.ckpt.get("val_loss")
         self.seed = int(self.ckpt.get("config", {}).get("train", {}).get("seed", 0))
+        from .data import words_of
+        train = training_text_of(self.ckpt)     # words for samples, n-grams for the errors
+        index = {ch: i for i, ch in enumerate(self.vocab)}
+        ids = np.fromiter((index[ch] for ch in train if ch in index), np.int64)
         self.responder = Responder(self.model, self.vocab, self.device, self.emit,
-                                   known_words=known_words_of(self.ckpt))
+                                   known_words=words_of(train),
+                                   train_ids=torch.from_numpy(ids) if len(ids) else None)
 
     def _serve(self) -> None:
         try:
@@ -191,7 +206,10 @@ class CheckpointResponder:
                         self.model, self.vocab, self.ckpt,
                         request.length or default_length(self.device), self.device)
                     request = dataclasses.replace(request, text=text)
-                    self.responder.probe(request, self.iteration, where)
+                    # a window of the validation split (probe_window's 'validation chars a-b
+                    # of n'), not the text's start or a sample: its errors are counted too
+                    self.responder.probe(request, self.iteration, where,
+                                         validation="validation chars" in where)
                 else:
                     self.responder.probe(request, self.iteration)
             case _:
