@@ -13,7 +13,13 @@ from rich.console import Console
 
 from tuirnn.cli.headless import HeadlessPrinter
 from tuirnn.cli.hints import resume_hint
-from tuirnn.core.events import EvalCompleted, RunFinished, RunStarted, SampleGenerated
+from tuirnn.core.events import (
+    EvalCompleted,
+    RunFinished,
+    RunStarted,
+    SampleGenerated,
+    StepsCompleted,
+)
 
 
 def printed(*events) -> str:
@@ -32,6 +38,23 @@ def started() -> RunStarted:
                       num_layers=2, num_params=12345, device="cpu", vocab="abc",
                       train_chars=1_000_000, val_chars=50_000, iters_per_epoch=10, max_iters=100,
                       start_iter=0, batch_size=4, seq_length=16, learning_rate=2e-3, config={})
+
+
+def test_a_budgeted_run_says_its_training_clock():
+    """With train.time_budget the log lines (and the bar, on a terminal) count training time."""
+    import dataclasses
+    step = StepsCompleted(40, 0.4, (2.0,), 2e-3, 1000.0, 65.0, budget_left_s=25.0)
+    text = printed(dataclasses.replace(started(), time_budget_s=90.0), step)
+    assert "iter 40 · 1m05s/1m30s" in text.splitlines()[-1], text
+    assert "1m30s" not in printed(started(), dataclasses.replace(step, budget_left_s=None))
+    out = io.StringIO()                      # a terminal: the bar is as far as the clock is
+    printer = HeadlessPrinter(Console(file=out, width=120, force_terminal=True))
+    printer(dataclasses.replace(started(), time_budget_s=90.0))
+    printer(step)
+    assert printer.progress is not None
+    task = printer.progress.tasks[0]
+    assert abs(task.completed - task.total * 65 / 90) < 1e-9 and task.fields["clock"].endswith("1m05s/1m30s")
+    printer._stop_bar()
 
 
 def test_a_file_gets_one_line_per_event_however_long():

@@ -33,6 +33,7 @@ from ..core.events import (
     SampleGenerated,
     StepsCompleted,
 )
+from ..core.schedule import format_duration
 from ..core.train import Trainer
 from .hints import resume_hint
 from .stopping import StopSignals
@@ -66,6 +67,7 @@ class HeadlessPrinter:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.smooth: float | None = None
+        self.budget: float | None = None     # train.time_budget in seconds, from RunStarted
         self.last_line = 0.0
         self.failed: RunFailed | None = None
         self.finished: RunFinished | None = None
@@ -112,24 +114,35 @@ class HeadlessPrinter:
                     f"{ev.train_chars:,} train / {ev.val_chars:,} val chars, on {ev.device}")
                 per = "iteration" if ev.iters_per_epoch == 1 else "iterations"
                 say(f"run folder: {ev.run_dir}  ({ev.iters_per_epoch:,} {per} per epoch)")
+                self.budget = ev.time_budget_s
                 if c.is_terminal:
+                    # with a time budget the bar counts training seconds (whichever ends first,
+                    # the clock or max_iters: the further along), else iterations
+                    count = (TextColumn("{task.fields[clock]}") if self.budget
+                             else MofNCompleteColumn())
                     self.progress = Progress(
-                        TextColumn("[bold blue]train"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("[bold blue]train"), BarColumn(), count,
                         TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} chars/s"),
                         TimeRemainingColumn(), console=c, transient=True)
                     self.task = self.progress.add_task("train", total=ev.max_iters,
-                                                       completed=ev.start_iter, loss="-", rate="-")
+                                                       completed=ev.start_iter, loss="-", rate="-",
+                                                       clock="")
                     self.progress.start()
             case StepsCompleted():
                 for loss in ev.losses:
                     self.smooth = loss if self.smooth is None else 0.95 * self.smooth + 0.05 * loss
+                clock = self.clock(ev)
                 if self.progress is not None and self.task is not None:
-                    self.progress.update(self.task, completed=ev.iteration, loss=f"{self.smooth:.4f}",
-                                         rate=f"{ev.chars_per_sec:,.0f}")
+                    done, total = float(ev.iteration), self.progress.tasks[0].total or 1.0
+                    if self.budget and ev.budget_left_s is not None:
+                        done = total * max(ev.iteration / total, 1 - ev.budget_left_s / self.budget)
+                    self.progress.update(self.task, completed=done, loss=f"{self.smooth:.4f}",
+                                         rate=f"{ev.chars_per_sec:,.0f}", clock=clock)
                 elif time.monotonic() - self.last_line >= self.line_every_s:
                     self.last_line = time.monotonic()
                     say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  loss {self.smooth:.4f}  "
-                        f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s{rank_times(ev)}")
+                        f"lr {ev.lr:.2e}  {ev.chars_per_sec:,.0f} chars/s{rank_times(ev)}"
+                        + (f"  {clock}" if clock else ""))
             case EvalCompleted():
                 best = " (best)" if ev.is_best else ""
                 say(f"iter {ev.iteration:>7}  epoch {ev.epoch:6.2f}  val loss {ev.val_loss:.4f}{best}")
@@ -155,6 +168,13 @@ class HeadlessPrinter:
                 say(f"finished at iter {ev.iteration} ({ev.reason}){best}")
             case RunFailed():
                 self._stop_bar()
+
+    def clock(self, ev: StepsCompleted) -> str:
+        """'iter 2369 · 1m05s/1m30s' of training time with a budget, else ''."""
+        if not self.budget or ev.budget_left_s is None:
+            return ""
+        used = format_duration(self.budget - ev.budget_left_s)
+        return f"iter {ev.iteration} · {used}/{format_duration(self.budget)}"
 
     def _stop_bar(self) -> None:
         if self.progress is not None:
