@@ -1,35 +1,18 @@
 """A sample drawn on an ended run measures its real words against the run's own training text,
 as the trainer's samples do (not against an empty set, which always said 0%)."""
-from pathlib import Path
 
-import torch
-from test_responder import TEXT, VOCAB, wait_for
+from test_responder import TEXT, make_checkpoint, wait_for
 
 from tuirnn.cli.neurons import default_text
-from tuirnn.core import checkpoint as ckpt_mod
 from tuirnn.core.config import Config
 from tuirnn.core.events import ErrorsCounted, ProbeCompleted, SampleGenerated
-from tuirnn.core.model import build
 from tuirnn.core.responder import CheckpointResponder, known_words_of
-
-
-def checkpoint_on(tmp_path: Path, data_path: Path) -> Path:
-    cfg = Config()
-    cfg.model.hidden_size, cfg.model.num_layers, cfg.model.embed_size = 16, 1, 8
-    cfg.data.path, cfg.data.val_frac = str(data_path), 0.1
-    torch.manual_seed(0)
-    model = build(len(VOCAB), cfg.model)
-    path = tmp_path / "last.pt"
-    ckpt_mod.save_atomic({"format": ckpt_mod.FORMAT, "version": ckpt_mod.VERSION,
-                          "model": model.state_dict(), "vocab": VOCAB, "config": cfg.to_dict(),
-                          "iteration": 42, "val_loss": 2.5}, path)
-    return path
 
 
 def test_an_ended_runs_sample_counts_the_words_of_its_corpus(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT)
-    responder = CheckpointResponder(checkpoint_on(tmp_path, corpus), (events := []).append).start()
+    responder = CheckpointResponder(make_checkpoint(tmp_path, corpus), (events := []).append).start()
     try:
         responder.control.request_sample(prime="He said come here and left ", length=5, seed=1)
         done = wait_for(events, SampleGenerated)
@@ -54,7 +37,7 @@ def test_an_ended_runs_probe_of_the_validation_text_counts_its_errors(tmp_path):
     gets none (it is not the validation text)."""
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT * 10)                  # a val split of 600 chars
-    responder = CheckpointResponder(checkpoint_on(tmp_path, corpus), (events := []).append,
+    responder = CheckpointResponder(make_checkpoint(tmp_path, corpus), (events := []).append,
                                     default_text=default_text).start()
     try:
         responder.control.request_probe(text=None, source="val", length=300)
