@@ -59,10 +59,24 @@ def parse_args():
     return p.parse_args()
 
 
+def train_in(folder: Path, cfg, corpus, sink, control, timers: list, info: dict) -> Any:
+    """One seeded tuirnn run in `folder` with `sink` listening; its timers cancelled after.
+    Exits naming the error if the run failed (info["failed"], set by the sink). The Trainer."""
+    from tuirnn.core.train import Trainer
+    torch.manual_seed(cfg.train.seed)
+    trainer = Trainer(cfg, folder / "run", [sink], control, corpus)
+    trainer.prepare()
+    trainer.run()
+    for t in timers:
+        t.cancel()
+    if info["failed"]:
+        raise SystemExit(f"tuirnn run failed: {info['failed']}")
+    return trainer
+
+
 def run_tuirnn(cfg, corpus, seconds: float) -> dict:
     from tuirnn.core.control import Control
     from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished, RunStarted, StepsCompleted
-    from tuirnn.core.train import Trainer
 
     control = Control()
     info: dict[str, Any] = {"iterations": 0, "evals": 0, "failed": None, "reason": None}
@@ -87,14 +101,7 @@ def run_tuirnn(cfg, corpus, seconds: float) -> dict:
             info["failed"] = event.error
 
     with tempfile.TemporaryDirectory(prefix="tuirnn-quality-") as tmp:
-        torch.manual_seed(cfg.train.seed)
-        trainer = Trainer(cfg, Path(tmp) / "run", [sink], control, corpus)
-        trainer.prepare()
-        trainer.run()
-        for t in timer:
-            t.cancel()
-        if info["failed"]:
-            raise SystemExit(f"tuirnn run failed: {info['failed']}")
+        trainer = train_in(Path(tmp), cfg, corpus, sink, control, timer, info)
         t0 = C.now()
         info["val_loss"] = trainer.evaluate()
         info["eval_s"] = C.now() - t0
@@ -141,7 +148,6 @@ def run_budgeted(cfg, corpus, budget: float, schedule: str) -> dict:
     the others stop by themselves (train.time_budget)."""
     from tuirnn.core.control import Control
     from tuirnn.core.events import EvalCompleted, RunFailed, RunFinished, RunStarted
-    from tuirnn.core.train import Trainer
 
     control = Control()
     info: dict[str, Any] = {"evals": [], "failed": None}
@@ -162,14 +168,7 @@ def run_budgeted(cfg, corpus, budget: float, schedule: str) -> dict:
             info["failed"] = event.error
 
     with tempfile.TemporaryDirectory(prefix="tuirnn-quality-") as tmp:
-        torch.manual_seed(cfg.train.seed)
-        trainer = Trainer(cfg, Path(tmp) / "run", [sink], control, corpus)
-        trainer.prepare()
-        trainer.run()
-        for t in timers:
-            t.cancel()
-        if info["failed"]:
-            raise SystemExit(f"tuirnn run failed: {info['failed']}")
+        trainer = train_in(Path(tmp), cfg, corpus, sink, control, timers, info)
         info["final_val"] = trainer.evaluate()
         info["lr_end"] = trainer.lr
     inside = [v for s, _, v in info["evals"] if s <= budget]
