@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UserError
+from .pages import write_page
 from .threads import add_threads_option, use_threads
 
 DESCRIPTION = """\
@@ -245,13 +246,6 @@ def show_surprisal(args, result, meta: str, out, err) -> int:
                             predictions=predictions):
         out.print(line, soft_wrap=True)
     return 0
-
-
-def write_page(path: str, page: str) -> None:
-    try:
-        Path(path).write_text(page, encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"--html {path}: cannot write it ({e.strerror})") from None
 
 
 def ranking_table(result, patterns: list[str], top: int, origin: str, iteration):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import UserError
+from .pages import write_page
 
 WHOLE = 1 << 40            # --length 0: no limit short of the file (read_regular_file stops there)
 
@@ -45,7 +46,7 @@ def gates_text(args, model, vocab: str, ckpt: dict, device, default_text,
 
 
 def show_gates(args, model, vocab: str, ckpt: dict, device, out, err, cli) -> int:
-    """cli: the neurons module (its text choice and page writer; not imported here, which
+    """cli: the neurons module (its text choice; not imported here, which
     would make a cycle)."""
     from ..core.gates import GATES, gate_stats
     from ..core.probe import encode, split_known
@@ -67,7 +68,7 @@ def show_gates(args, model, vocab: str, ckpt: dict, device, out, err, cli) -> in
             f"{stats.chars:,} chars")
     if args.html:
         from ..tui.gate_render import render_html
-        cli.write_page(args.html, render_html(stats, "Gate saturation", meta))
+        write_page(args.html, render_html(stats, "Gate saturation", meta))
         err.print(f"wrote {args.html}: gate saturation, {model.num_layers} layers x "
                   f"{len(stats.names)} gates", markup=False)
         return 0

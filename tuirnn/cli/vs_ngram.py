@@ -6,9 +6,8 @@ Its own module, apart from baseline.py: neurons imports it, and it must not reac
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..core.errors import UserError
+from .pages import write_page
 
 
 def fitted_for(cfg, vocab: str, order: int):
@@ -43,7 +42,7 @@ def show_vs_ngram(args, result, meta: str, out, err, cfg) -> int:
     mean = M.mean_line(result.loss, logp, order)
     where = "model − n-gram bits/char by place: " + M.where_line(result.text, diff)
     if args.html:
-        _write_page(args.html, M.render_html(result.text, diff, title, f"{meta}; {mean}; {where}",
+        write_page(args.html, M.render_html(result.text, diff, title, f"{meta}; {mean}; {where}",
                                             (result.top_ids, result.top_probs, result.vocab)))
         err.print(f"wrote {args.html}: {title}; {mean}", markup=False)
         return 0
@@ -55,10 +54,3 @@ def show_vs_ngram(args, result, meta: str, out, err, cfg) -> int:
     for line in render_text(result.text, M.as_values(diff), out.width, predictions=predictions):
         out.print(line, soft_wrap=True)
     return 0
-
-
-def _write_page(path: str, page: str) -> None:
-    try:
-        Path(path).write_text(page, encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"--html {path}: cannot write it ({e.strerror})") from None
