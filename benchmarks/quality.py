@@ -18,7 +18,7 @@ As a check that the two evaluations agree, the plain evaluator is also run on th
 model; it must give the engine's figure.
 
     .venv/bin/python benchmarks/quality.py --budget 90 [--rounds 2] [--peak 4e-3 ...]
-        [--contenders step,cosine,linear]
+        [--contenders step,cosine,linear] [--warmup N]
 
 Budget mode: the same wall-clock budget of training time for (a) char-rnn's step schedule
 (the config as given), stopped by Control.stop() when the budget is spent, as a user would
@@ -54,8 +54,10 @@ def parse_args():
                    help="budget mode: the step schedule against cosine/linear at this budget")
     p.add_argument("--rounds", type=int, default=1, help="budget mode: rounds of A B C ...")
     p.add_argument("--contenders", default="step,cosine,linear",
-                   help="budget mode: comma-separated; NAME or NAME@PEAK_LR (e.g. linear@4e-3)")
-    p.add_argument("--warmup", type=int, default=50, help="budget mode: warmup_iters of cosine/linear")
+                   help="budget mode: comma-separated; NAME or NAME@PEAK_LR (e.g. linear@4e-3), "
+                        "then +KEY=VALUE overrides of that contender alone")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="budget mode: warmup_iters of cosine/linear (default: the config's)")
     return p.parse_args()
 
 
@@ -132,15 +134,21 @@ def run_plain(cfg, corpus, seconds: float, device) -> dict:
             "reason": "budget" if loop.it < limit else "iteration limit"}
 
 
-def contender_overrides(name: str, budget: float, warmup: int) -> list[str]:
+def contender_overrides(name: str, budget: float, warmup: int | None) -> list[str]:
     """'linear@4e-3' -> the --set overrides of that contender; 'step' is char-rnn's schedule at
-    its 2e-3 (whatever the config's schedule), the others keep the config's rate unless @PEAK."""
-    schedule, _, peak = name.partition("@")
+    its 2e-3 with no budget (whatever the config says: a timer stops it), the others keep the
+    config's rate unless @PEAK, and its warmup unless --warmup. '+KEY=VALUE' pieces add
+    overrides of that contender alone: 'step+model.num_layers=2+model.hidden_size=128'."""
+    head, *extra = name.split("+")
+    schedule, _, peak = head.partition("@")
     if schedule == "step":
-        return ["train.lr_schedule=step", f"train.learning_rate={peak or '2e-3'}"]   # char-rnn's
-    sets = [f"train.lr_schedule={schedule}", f"train.time_budget={budget:g}s",
-            f"train.warmup_iters={warmup}", "train.min_lr=0"]
-    return sets + ([f"train.learning_rate={peak}"] if peak else [])
+        sets = ["train.lr_schedule=step", f"train.learning_rate={peak or '2e-3'}",  # char-rnn's
+                "train.time_budget=null"]
+    else:
+        sets = [f"train.lr_schedule={schedule}", f"train.time_budget={budget:g}s"]
+        sets += [f"train.warmup_iters={warmup}"] if warmup is not None else []
+        sets += [f"train.learning_rate={peak}"] if peak else []
+    return sets + extra
 
 
 def run_budgeted(cfg, corpus, budget: float, schedule: str) -> dict:
@@ -177,6 +185,22 @@ def run_budgeted(cfg, corpus, budget: float, schedule: str) -> dict:
     return info
 
 
+def budget_corpus(explicit: str | None, data) -> tuple[Any, Path]:
+    """The corpus of the budget runs: --data, the config's file, or (a config with neither
+    path nor url, as configs/first-look.yaml) the offline default the program itself uses."""
+    from tuirnn.core.corpus import locate_corpus
+    from tuirnn.core.data import Corpus, decode_corpus
+    if explicit is None and data.path is None and data.url is None:
+        name, raw = locate_corpus(data)
+        text = decode_corpus(raw, name, data.normalize_newlines)
+        return Corpus.from_text(text, name, data.val_frac), Path(name)
+    path = C.find_corpus(explicit, "tinyshakespeare.txt", data.path)
+    if path is None:
+        C.skip("corpus tinyshakespeare.txt not found (data/ or /work/shared/data); give --data PATH")
+    assert path is not None
+    return C.load_corpus(path, data.val_frac, data.normalize_newlines), path
+
+
 def budget_main(args) -> None:
     import statistics
 
@@ -191,13 +215,9 @@ def budget_main(args) -> None:
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
     first = cfgs[names[0]]
-    path = C.find_corpus(args.data, "tinyshakespeare.txt", first.data.path)
-    if path is None:
-        C.skip("corpus tinyshakespeare.txt not found (data/ or /work/shared/data); give --data PATH")
-        return
     if args.threads:
         torch.set_num_threads(args.threads)
-    corpus = C.load_corpus(path, first.data.val_frac, first.data.normalize_newlines)
+    corpus, path = budget_corpus(args.data, first.data)
     m, t = first.model, first.train
     print(f"budget mode: {args.budget:g} s each, {args.rounds} round(s) of {' '.join(names)}; "
           f"{path.name} {len(corpus.train):,} train / {len(corpus.val):,} val chars; "

@@ -10,8 +10,9 @@ from textual.app import App, ComposeResult
 from ui_fakes import fake_run, sync
 
 from tuirnn.core.events import BaselineComputed, EvalCompleted
+from tuirnn.tui.baselines import BASELINE_VIEWS, baseline_orders
 from tuirnn.tui.chart import BASELINE_CHAR, NO_COLOR_STYLE, chart_rows
-from tuirnn.tui.state import BASELINE_VIEWS, RunState, baseline_orders
+from tuirnn.tui.state import RunState
 from tuirnn.tui.widgets.loss_chart import LossChart
 
 LOSSES = (3.07, 2.43, 1.93, 1.53, 1.45, 1.50, 1.52)   # order 5 is the best

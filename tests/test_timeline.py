@@ -78,7 +78,7 @@ def test_timeline_off_draws_only_the_random_sample(tmp_path):
 from ui_fakes import fake_run, sync  # noqa: E402
 
 from tuirnn.tui.app import make_app  # noqa: E402
-from tuirnn.tui.state import SampleEntry  # noqa: E402
+from tuirnn.tui.sample_entry import SampleEntry  # noqa: E402
 from tuirnn.tui.timeline_render import diff_lines, timeline_header, wrap_text  # noqa: E402
 from tuirnn.tui.widgets.sample_diff import SampleDiff  # noqa: E402
 from tuirnn.tui.widgets.sample_timeline import SampleTimeline  # noqa: E402

@@ -149,7 +149,7 @@ def test_resumed_run_shows_its_history_as_the_past():
 
 
 def test_a_requested_sample_title_names_its_seed():
-    from tuirnn.tui.state import SampleEntry
+    from tuirnn.tui.sample_entry import SampleEntry
     asked = render.sample_title(SampleEntry("abc", 300, seed=81234, request_id=4), 0, 2).plain
     own = render.sample_title(SampleEntry("abc", 300, seed=1637), 1, 2).plain
     assert "seed 81234" in asked and "requested" in asked

@@ -13,7 +13,7 @@ from ..core.errors import UserError
 from ..core.eventfile import named_log
 from ..core.events import SampleGenerated
 from ..core.runlog import read_events
-from ..tui.state import SampleEntry
+from ..tui.sample_entry import SampleEntry
 
 DESCRIPTION = __doc__.split("\n", 1)[1].strip()
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from . import config as config_mod
+from .config_check import safe_run_name
 from .errors import UserError, shown
 from .model import build, check_fits
 
@@ -82,7 +83,7 @@ def _check_header(ckpt: dict[str, Any], name: str, device, resumable: bool) -> c
         raise _Damaged(f"config is {_kind(raw)}, not a mapping")
     run = raw.get("run")
     if isinstance(run, dict) and isinstance(run.get("name"), str):
-        run["name"] = config_mod.safe_run_name(run["name"])  # older runs allowed any name
+        run["name"] = safe_run_name(run["name"])  # older runs allowed any name
     try:
         cfg = config_mod.from_dict(raw)
     except UserError as e:

@@ -29,9 +29,11 @@ from ..core.events import (
     SampleGenerated,
 )
 from ..remote.client import RequestRefused, TrainerGone
+from .chart_actions import ChartActions
 from .keys import offered
 from .monitor_keys import MONITOR_BINDINGS
-from .state import Activity, RunState, SampleEntry
+from .sample_entry import SampleEntry
+from .state import Activity, RunState
 from .widgets.errors_panel import ErrorsPanel
 from .widgets.footer import MonitorFooter
 from .widgets.help_screen import HelpScreen
@@ -50,7 +52,7 @@ from .widgets.status_header import StatusHeader
 TRAINER_IDLE = (EvalStarted, EvalCompleted, Paused, RunFinished, RunFailed, TrainerGone)
 
 
-class MonitorScreen(Screen):
+class MonitorScreen(ChartActions, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [*MONITOR_BINDINGS]   # tui/monitor_keys.py
 
     def __init__(self, state: RunState) -> None:
@@ -298,48 +300,6 @@ class MonitorScreen(Screen):
 
     def action_newer(self) -> None:
         if not self._history().newer():
-            self.bell()
-
-    def action_toggle_log(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.log_scale = not chart.log_scale
-
-    def action_toggle_lr(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.show_lr = not chart.show_lr
-
-    def action_chart_window(self) -> None:
-        self.query_one(LossChart).cycle_window()
-
-    def action_baselines(self) -> None:
-        """B: the next set of n-gram lines. With none yet, look in the run's events.jsonl first:
-        `tuirnn baseline` appends there while a live trainer's history (what a monitor is
-        sent) does not hold it."""
-        chart = self.query_one(LossChart)
-        if self.state.baseline is None and self.state.run is not None:
-            from ..core.eventfile import EventFileError, read_file_events
-            try:
-                found = read_file_events(Path(self.state.run.run_dir) / "events.jsonl",
-                                         ("BaselineComputed",))
-            except (OSError, EventFileError):
-                found = []
-            for ev in found:
-                self.state.apply(ev)
-            if self.state.baseline is not None:
-                chart.data_changed(now=True)
-                self.notify("loss chart: n-gram lines from `tuirnn baseline`", timeout=3)
-                return
-        if self.state.baseline is None:
-            self.notify("no n-gram baselines yet: run `tuirnn baseline RUN`", timeout=4)
-            return
-        self.notify(f"loss chart: {chart.cycle_baselines()}", timeout=2)
-
-    def action_toggle_clip(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.clip = not chart.clip
-
-    def action_smoothing(self, step: int) -> None:
-        if not self.query_one(LossChart).step_smoothing(step):
             self.bell()
 
     def action_toggle_samples(self) -> None:

@@ -32,28 +32,12 @@ from ..core.events import (
 )
 from ..core.runstate import RunStatus, next_status, with_liveness
 from ..remote.client import RequestRefused, TrainerGone
+from .baselines import BASELINE_VIEWS, baseline_orders
+from .sample_entry import SampleEntry
 
 SMOOTHING = 0.95        # EMA weight of the past in the smoothed train curve (`,` `.` change it)
 GAP_STEPS = 100         # the train/val gap compares a val loss with the mean of this many steps
 RATE_WINDOW_S = 30.0    # steps/s (and so the ETA) is the average over about this long
-
-# Which n-gram orders the loss chart draws (`B` cycles): 3, 5 and the best are the paper's
-# landmarks (letters, syllables, the best any count does) without crowding an 80x24 chart.
-BASELINE_VIEWS = ("3, 5, best n-gram", "best n-gram", "every n-gram", "no n-grams")
-
-
-def baseline_orders(losses: tuple[float, ...], view: str) -> list[int]:
-    """The orders (1-based) `view` (one of BASELINE_VIEWS) draws of `losses`."""
-    finite = [n for n, v in enumerate(losses, 1) if math.isfinite(v)]
-    if not finite or view == "no n-grams":
-        return []
-    best = min(finite, key=lambda n: losses[n - 1])
-    if view == "every n-gram":
-        return finite
-    if view == "best n-gram":
-        return [best]
-    return sorted({n for n in (3, 5) if n in finite} | {best})
-
 
 class Activity(str, Enum):
     """What the badge says while something passes: a request on its way, an eval, the start.
@@ -68,27 +52,6 @@ class Activity(str, Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-@dataclass
-class SampleEntry:
-    """One sample in the history; `done` is False while a requested sample streams in."""
-    text: str
-    iteration: int
-    val_loss: float | None = None
-    temperature: float | None = None
-    top_k: int = 0
-    seed: int | None = None
-    prime: str = ""
-    word_share: float | None = None
-    request_id: int | None = None
-    done: bool = True
-
-    @classmethod
-    def from_event(cls, ev: SampleGenerated) -> "SampleEntry":
-        return cls(text=ev.text, iteration=ev.iteration, val_loss=ev.val_loss,
-                   temperature=ev.temperature, top_k=ev.top_k, seed=ev.seed, prime=ev.prime,
-                   word_share=ev.word_share, request_id=ev.request_id)
 
 
 @dataclass

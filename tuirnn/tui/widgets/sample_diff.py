@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..render import fmt_loss
-from ..state import SampleEntry
+from ..sample_entry import SampleEntry
 from ..timeline_render import diff_lines
 
 

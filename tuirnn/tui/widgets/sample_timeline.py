@@ -16,7 +16,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..state import RunState, SampleEntry
+from ..sample_entry import SampleEntry
+from ..state import RunState
 from ..timeline_render import timeline_header, wrap_text
 
 EMPTY = ("No fixed samples yet: one is drawn at every checkpoint with the same prime and seed "
