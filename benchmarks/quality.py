@@ -17,11 +17,11 @@ Both contenders train the same model size on the same train/val split, seeded al
 As a check that the two evaluations agree, the plain evaluator is also run on the Trainer's
 model; it must give the engine's figure.
 
-    .venv/bin/python benchmarks/quality.py --budget 90 [--rounds 2] [--peak 4e-3 ...]
+    .venv/bin/python benchmarks/quality.py --budget 90 [--rounds 2]
         [--contenders step,cosine,linear] [--warmup N]
 
 Budget mode: the same wall-clock budget of training time for (a) char-rnn's step schedule
-(the config as given), stopped by Control.stop() when the budget is spent, as a user would
+(lr 2e-3 on the config's model), stopped by Control.stop() when the budget is spent, as a user would
 with Ctrl+C, and (b) each new schedule run with train.time_budget (the run stops by itself,
 its last eval inside the budget), alternated A B C A B C ... so the shared CPU's load falls
 on all alike. Val is the last 10% (data.val_frac=0.1 unless --set says otherwise). The figure
