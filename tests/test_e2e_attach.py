@@ -164,7 +164,7 @@ def test_attach_to_a_finished_run_shows_its_history_and_samples(tmp_path, corpus
         monitor.keys(PRIME, literal=True)
         monitor.wait_for(PRIME.strip(), timeout=20)   # echoed in the prime field: then Enter
         monitor.keys("Enter")
-        # 180 s: the answer loads torch and the checkpoint in a fresh worker, and on a loaded
+        # 180 s: the monitor loads the checkpoint on a thread of its own before it answers; on a loaded
         # 2-core CI machine (the whole suite beside it) that once took over 60 s
         try:
             wait_until(lambda: "generating" not in (s := monitor.capture()) and PRIME in s
