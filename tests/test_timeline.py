@@ -12,7 +12,8 @@ from tuirnn.core.control import Control
 from tuirnn.core.data import Corpus
 from tuirnn.core.errors import UserError
 from tuirnn.core.events import EvalCompleted, SampleGenerated
-from tuirnn.core.train import AUTO_EVALS, Trainer, eval_due
+from tuirnn.core.schedule import AUTO_EVALS, eval_due
+from tuirnn.core.train import Trainer
 
 
 def test_auto_schedule_is_early_then_every_eval_every_after():

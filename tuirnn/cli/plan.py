@@ -16,13 +16,12 @@ from typing import Any
 
 from ..core import config as config_mod
 from ..core import runlog
-from ..core.checkpoint import load_checkpoint, resume_checkpoint
+from ..core.checkpoint import load_checkpoint, resume_checkpoint, same_vocab
 from ..core.config import Config
 from ..core.data import Corpus
 from ..core.errors import UserError
 from ..core.model import check_fits
 from ..core.ranks import Solo
-from ..core.train import same_vocab
 from ..core.world import World
 
 

@@ -17,11 +17,10 @@ import torch.nn.functional as F
 
 from . import checkpoint as ckpt_mod
 from .alerts import AlertWatch
-from .checkpoint import same_vocab as same_vocab  # re-exported for the CLI's plan
 from .config import Config
 from .control import ProbeRequest, SampleRequest, SaveRequest, TrainerControl
 from .data import Corpus
-from .device import cpu_threads, load_optimizer_state, make_optimizer
+from .device import cpu_threads, make_optimizer
 from .errors import RankLost, StorageError, UserError
 from .events import (
     AlertCleared,
@@ -36,12 +35,18 @@ from .events import (
     SampleGenerated,
     StepsCompleted,
 )
-from .model import CharRNN, build, check_fits, unflatten_state
+from .model import CharRNN, build, check_fits
 from .ranks import Solo
 from .responder import Responder
-from .schedule import AUTO_EVALS as AUTO_EVALS  # re-exported: where the evals fall
 from .schedule import Pace, eval_due
-from .trainer_records import checkpoint_dict, report_failure, started_event
+from .trainer_records import (
+    checkpoint_dict,
+    finish_reason,
+    report_failure,
+    restore,
+    start_from,
+    started_event,
+)
 
 Sink = Callable[[Any], None]
 
@@ -121,40 +126,9 @@ class Trainer:
         # what the loop calls forward (DDP wraps it)
         self.step_model = self.dist.wrap(self.model, dev, cfg.train.seed, self.resume_state is not None)
         if self.resume_state is not None:
-            self._restore(self.resume_state)
+            restore(self, self.resume_state)
         elif self.init_from is not None:
-            self._start_from(self.init_from)
-
-    def _start_from(self, ck: dict[str, Any]) -> None:
-        """A new run from another run's weights (char-rnn's -init_from): its model, with this
-        run's optimizer, iteration 0 and data from the start."""
-        same_vocab(ck, self.corpus, "init-from")
-        self.model.load_state_dict(ck["model"])
-
-    def _restore(self, ck: dict[str, Any]) -> None:
-        same_vocab(ck, self.corpus, "resume")
-        self.model.load_state_dict(ck["model"])
-        if "optimizer" not in ck:
-            raise UserError(f"{ck.get('path')} is a sampling snapshot without optimizer state; "
-                            "resume from the run folder (it uses checkpoints/last.pt)")
-        load_optimizer_state(self.optimizer, ck["optimizer"])
-        saved_lr = ck["config"].get("train", {}).get("learning_rate")
-        if saved_lr is not None and self.cfg.train.learning_rate != saved_lr:
-            # --resume --set train.learning_rate=X: X is the lr from here on (decay goes on
-            # from it), as config.yaml now says
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.cfg.train.learning_rate
-        self.iteration = int(ck["iteration"])
-        self.pace.resumed(ck)
-        self.clock = self.pace.clock
-        self.last_val_loss = ck.get("val_loss")
-        # a kill while best.pt was written leaves it older than the best last.pt records
-        self.best_val_loss = ckpt_mod.reconcile_best(self.run_dir / "checkpoints", ck)
-        best = self.run_dir / "checkpoints" / "best.pt"
-        self.best_path = str(best) if best.exists() else None
-        hidden = self.dist.restore(ck, self.train_data.batch_size, self.device, self.run_dir)
-        if hidden is not None:
-            self.state = unflatten_state(hidden, self.model.cell)
+            start_from(self, self.init_from)
 
     def close(self) -> None:
         """Let go of what the run held beyond this object (a process group, for several ranks)."""
@@ -248,8 +222,7 @@ class Trainer:
             reason = "diverged" if self.diverged_stop else "stopped"
             self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
             return
-        reason = "diverged" if self.diverged_stop else "time_budget" if self.pace.spent else "max_iters" if self.cfg.train.max_iters and self.max_iters == self.cfg.train.max_iters else "max_epochs"
-        self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
+        self.emit(RunFinished(self.iteration, finish_reason(self), self._best_or_none(), self.best_path))
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
         # the one host sync per window; the mean over ranks, so every rank checks the same

@@ -1,4 +1,5 @@
-"""What the Trainer writes down: its RunStarted event, its checkpoint dict, its failure.
+"""What the Trainer writes down and reads back: its RunStarted event, its checkpoint dict,
+a resume from one (or a start from another run's weights), its finish reason, its failure.
 
 Functions of a Trainer (`tr`, duck-typed: this module imports nothing of train.py), kept out
 of the loop's file so that it reads as the loop.
@@ -8,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import checkpoint as ckpt_mod
-from .errors import StorageError
+from .checkpoint import same_vocab
+from .device import load_optimizer_state
+from .errors import StorageError, UserError
 from .events import RunFailed, RunStarted
+from .model import unflatten_state
 from .ownership import write_atomic
 
 
@@ -60,3 +64,47 @@ def report_failure(tr: Any, message: str, tb: str, exit_status: int) -> None:
             sink(failed)
         except StorageError:
             pass
+
+
+def start_from(tr: Any, ck: dict[str, Any]) -> None:
+    """A new run from another run's weights (char-rnn's -init_from): its model, with this
+    run's optimizer, iteration 0 and data from the start."""
+    same_vocab(ck, tr.corpus, "init-from")
+    tr.model.load_state_dict(ck["model"])
+
+
+def restore(tr: Any, ck: dict[str, Any]) -> None:
+    """A resumed run: model, optimizer, iteration, budget clock, best val and hidden state."""
+    same_vocab(ck, tr.corpus, "resume")
+    tr.model.load_state_dict(ck["model"])
+    if "optimizer" not in ck:
+        raise UserError(f"{ck.get('path')} is a sampling snapshot without optimizer state; "
+                        "resume from the run folder (it uses checkpoints/last.pt)")
+    load_optimizer_state(tr.optimizer, ck["optimizer"])
+    saved_lr = ck["config"].get("train", {}).get("learning_rate")
+    if saved_lr is not None and tr.cfg.train.learning_rate != saved_lr:
+        # --resume --set train.learning_rate=X: X is the lr from here on (decay goes on
+        # from it), as config.yaml now says
+        for group in tr.optimizer.param_groups:
+            group["lr"] = tr.cfg.train.learning_rate
+    tr.iteration = int(ck["iteration"])
+    tr.pace.resumed(ck)
+    tr.clock = tr.pace.clock
+    tr.last_val_loss = ck.get("val_loss")
+    # a kill while best.pt was written leaves it older than the best last.pt records
+    tr.best_val_loss = ckpt_mod.reconcile_best(tr.run_dir / "checkpoints", ck)
+    best = tr.run_dir / "checkpoints" / "best.pt"
+    tr.best_path = str(best) if best.exists() else None
+    hidden = tr.dist.restore(ck, tr.train_data.batch_size, tr.device, tr.run_dir)
+    if hidden is not None:
+        tr.state = unflatten_state(hidden, tr.model.cell)
+
+
+def finish_reason(tr: Any) -> str:
+    """Why a run that was not stopped ended: RunFinished's reason."""
+    if tr.diverged_stop:
+        return "diverged"
+    if tr.pace.spent:
+        return "time_budget"
+    t = tr.cfg.train
+    return "max_iters" if t.max_iters and tr.max_iters == t.max_iters else "max_epochs"
