@@ -215,14 +215,12 @@ class Trainer:
             if self.pace.spent:
                 break
         self.clock.pause()
-        if self.diverged_stop or (self.control.stopped and self.iteration < self.max_iters):
+        reason = finish_reason(self)
+        if reason in ("diverged", "stopped"):   # ended between evals: the steps since, last.pt
             if window:  # the steps since the last report, so the log holds every step
                 self._report_steps(window, window_start, run_start)
             self._save("last", kind="last")
-            reason = "diverged" if self.diverged_stop else "stopped"
-            self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
-            return
-        self.emit(RunFinished(self.iteration, finish_reason(self), self._best_or_none(), self.best_path))
+        self.emit(RunFinished(self.iteration, reason, self._best_or_none(), self.best_path))
 
     def _report_steps(self, window: list[torch.Tensor], window_start: float, run_start: float) -> None:
         # the one host sync per window; the mean over ranks, so every rank checks the same

@@ -101,9 +101,11 @@ def restore(tr: Any, ck: dict[str, Any]) -> None:
 
 
 def finish_reason(tr: Any) -> str:
-    """Why a run that was not stopped ended: RunFinished's reason."""
+    """Why the loop ended: RunFinished's reason (a stop after the last step counts as its limit)."""
     if tr.diverged_stop:
         return "diverged"
+    if tr.control.stopped and tr.iteration < tr.max_iters:
+        return "stopped"
     if tr.pace.spent:
         return "time_budget"
     t = tr.cfg.train
